@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "numaplace",
+      "sources": [
+        "native/binding.cc",
+        "native/cpu.cc",
+        "native/errors.cc",
+        "native/move.cc",
+        "native/query.cc",
+        "native/view.cc",
+        "native/numa/cpu.cc",
+        "native/numa/migrate.cc",
+        "native/numa/pages.cc"
+      ],
+      "include_dirs": ["native"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-Wall", "-Wextra", "-std=c++17"]
+    }
+  ]
+}

@@ -1,0 +1,195 @@
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import type { NativeMigrateResult } from '../types/binding';
+import { native } from './binding';
+import { invalidType, NumaError, rethrowAsNumaError } from './errors';
+import { PAGE_NOT_PRESENT } from './pages';
+import { memoryNodes, onlineNodes } from './topology';
+import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
+
+const MPOL_MF_MOVE = 1 << 1;
+const MPOL_MF_MOVE_ALL = 1 << 2;
+
+export interface MigrateOptions {
+  /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
+  prefault?: boolean;
+  /** Also move pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
+  moveAll?: boolean;
+  /** Include the per-page move_pages status array in the report. */
+  status?: boolean;
+}
+
+export interface MigrationReport {
+  /** The target node. */
+  node: number;
+  /** Pages spanned by the view, including partial first and last pages shared with other data. */
+  pages: number;
+  /** Pages that were on another node and are now on `node`. */
+  moved: number;
+  alreadyOnNode: number;
+  /** Pages with no page of their own yet (never written); use `prefault` to move them too. */
+  notPresent: number;
+  /** Pages the kernel did not move, by error code (e.g. EBUSY, ENOMEM, EACCES). */
+  failed: Map<string, number>;
+  /** Present pages the kernel's query hid (NUMA balancing) and numaplace looked up by address. */
+  hidden: number;
+  /** move_pages status per page: the node or a negative errno (with `options.status`). */
+  status?: Int32Array;
+  /** Time in the native call: prefault, query and move. */
+  elapsedNs: number;
+}
+
+interface Request {
+  view: Uint8Array;
+  node: number;
+  flags: number;
+  prefault: boolean;
+  wantStatus: boolean;
+}
+
+function migrationRequest(fn: string, value: MemoryView, node: unknown, options: MigrateOptions | undefined): Request {
+  const view = byteView(value, fn);
+  const target = nodeArgument(node, fn);
+  const { prefault, moveAll, status } = optionsArgument(options, fn);
+  return {
+    view,
+    node: target,
+    flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+    prefault: booleanOption(prefault, fn, 'prefault'),
+    wantStatus: booleanOption(status, fn, 'status'),
+  };
+}
+
+/** An ENODEV NumaError when `node` cannot take pages: not online, or without memory. */
+function unusableNodeError(fn: string, node: number): NumaError | undefined {
+  const fields = { errno: -constants.errno.ENODEV, syscall: 'move_pages' };
+  const online = onlineNodes();
+  if (!online.includes(node)) {
+    return new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
+  }
+  const withMemory = memoryNodes();
+  if (!withMemory.includes(node)) {
+    return new NumaError(
+      `${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`,
+      fields,
+    );
+  }
+  return undefined;
+}
+
+function rethrowMigrationError(error: unknown, fn: string, view: Uint8Array, nodes: Iterable<number>): never {
+  for (const node of new Set(nodes)) {
+    const unusable = unusableNodeError(fn, node);
+    if (unusable) throw unusable;
+  }
+  rethrowAsNumaError(error, fn, `for a view of ${view.byteLength} bytes`);
+}
+
+/** Kernel status of a page that stayed elsewhere: its errno code, or EBUSY for a page left on another node. */
+function failureCode(status: number): string {
+  return status < 0 ? getSystemErrorName(status) : 'EBUSY';
+}
+
+function migrationReport(request: Request, result: NativeMigrateResult): MigrationReport {
+  const { before, status } = result;
+  let moved = 0;
+  let alreadyOnNode = 0;
+  let notPresent = 0;
+  const failed = new Map<string, number>();
+  for (let page = 0; page < status.length; page++) {
+    if (before[page] === PAGE_NOT_PRESENT) notPresent++;
+    else if (status[page] !== request.node) {
+      const code = failureCode(status[page]);
+      failed.set(code, (failed.get(code) ?? 0) + 1);
+    } else if (before[page] === request.node) alreadyOnNode++;
+    else moved++;
+  }
+  return {
+    node: request.node,
+    pages: status.length,
+    moved,
+    alreadyOnNode,
+    notPresent,
+    failed,
+    hidden: result.hidden,
+    ...(request.wantStatus ? { status } : {}),
+    elapsedNs: result.elapsedNs,
+  };
+}
+
+/** An empty view moves nothing, but a bad node is still an error. */
+function checkEmptyView(fn: string, request: Request): void {
+  if (request.view.byteLength !== 0) return;
+  const unusable = unusableNodeError(fn, request.node);
+  if (unusable) throw unusable;
+}
+
+/**
+ * Moves the pages spanned by `view` to `node` on the libuv pool; the event loop
+ * keeps running. Pages shared with neighbouring data move too (see `pages`).
+ */
+export async function migrateBuffer(view: MemoryView, node: number, options?: MigrateOptions): Promise<MigrationReport> {
+  const request = migrationRequest('migrateBuffer', view, node, options);
+  checkEmptyView('migrateBuffer', request);
+  let result: NativeMigrateResult;
+  try {
+    result = await native.migrateAsync(request.view, request.node, request.flags, request.prefault);
+  } catch (error) {
+    rethrowMigrationError(error, 'migrateBuffer', request.view, [request.node]);
+  }
+  return migrationReport(request, result);
+}
+
+/** migrateBuffer() on the calling thread, for scripts. */
+export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
+  const request = migrationRequest('migrateBufferSync', view, node, options);
+  checkEmptyView('migrateBufferSync', request);
+  let result: NativeMigrateResult;
+  try {
+    result = native.migrate(request.view, request.node, request.flags, request.prefault);
+  } catch (error) {
+    rethrowMigrationError(error, 'migrateBufferSync', request.view, [request.node]);
+  }
+  return migrationReport(request, result);
+}
+
+export interface MovePagesOptions {
+  /** Also move pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
+  moveAll?: boolean;
+}
+
+function movePagesRequest(fn: string, value: MemoryView, targets: unknown, options: MovePagesOptions | undefined) {
+  const view = byteView(value, fn);
+  if (!(targets instanceof Int32Array)) throw invalidType(fn, 'targets', 'an Int32Array of node ids', targets);
+  const { pages } = native.spanOf(view);
+  if (targets.length !== pages) {
+    throw new RangeError(
+      `${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${targets.length}`,
+    );
+  }
+  const { moveAll } = optionsArgument(options, fn);
+  return { view, targets, flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
+}
+
+/**
+ * Low level: moves page i of the span to `targets[i]` on the libuv pool and
+ * resolves to the kernel's per-page status (node id or negative errno).
+ */
+export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
+  const request = movePagesRequest('movePages', view, targets, options);
+  try {
+    return (await native.migrateAsync(request.view, request.targets, request.flags, false)).status;
+  } catch (error) {
+    rethrowMigrationError(error, 'movePages', request.view, request.targets);
+  }
+}
+
+/** movePages() on the calling thread. */
+export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
+  const request = movePagesRequest('movePagesSync', view, targets, options);
+  try {
+    return native.migrate(request.view, request.targets, request.flags, false).status;
+  } catch (error) {
+    rethrowMigrationError(error, 'movePagesSync', request.view, request.targets);
+  }
+}

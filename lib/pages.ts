@@ -1,0 +1,97 @@
+import { getSystemErrorName } from 'node:util';
+import { native } from './binding';
+import { rethrowAsNumaError } from './errors';
+import { booleanOption, byteView, type MemoryView, optionsArgument } from './validate';
+
+/**
+ * pageNodes() status of a page the process has no page of its own for: never
+ * written, swapped out, or only the shared zero page (a read of a never-written
+ * page). The kernel says -ENOENT (Linux 6.2+) or -EFAULT (6.1) for these;
+ * numaplace checks /proc/self/pagemap and always reports -ENOENT (-2).
+ */
+export const PAGE_NOT_PRESENT = -2;
+
+/** A page status decoded: on a node, not present, or an error code from the kernel. */
+export type PageState =
+  | { kind: 'node'; node: number }
+  | { kind: 'not-present' }
+  | { kind: 'error'; code: string; errno: number };
+
+/** Decodes one entry of pageNodes()/movePages() status arrays. */
+export function describePage(status: number): PageState {
+  if (status >= 0) return { kind: 'node', node: status };
+  if (status === PAGE_NOT_PRESENT) return { kind: 'not-present' };
+  return { kind: 'error', code: getSystemErrorName(status), errno: status };
+}
+
+export interface PageNodesOptions {
+  /** Give every page of the span a page of its own first (data unchanged; MADV_POPULATE_WRITE, Linux 5.14+). */
+  prefault?: boolean;
+}
+
+function spanContext(view: Uint8Array): string {
+  return `for a view of ${view.byteLength} bytes`;
+}
+
+/** Gives each page of the view a page of its own without changing the data. */
+export function prefaultView(view: Uint8Array, fn: string): void {
+  try {
+    native.prefault(view);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `to prefault ${spanContext(view)} (MADV_POPULATE_WRITE needs Linux 5.14+)`);
+  }
+}
+
+function query(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
+  const view = byteView(value, fn);
+  const { prefault } = optionsArgument(options, fn);
+  if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
+  try {
+    return native.queryPages(view);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, spanContext(view));
+  }
+}
+
+/**
+ * Where each page spanned by `view` lives: one entry per page (including the
+ * partial first and last pages it shares with other data), the node id or a
+ * negative errno (PAGE_NOT_PRESENT for a page not yet populated).
+ */
+export function pageNodes(view: MemoryView, options?: PageNodesOptions): Int32Array {
+  return query(view, options, 'pageNodes').status;
+}
+
+export interface Placement {
+  /** Pages spanned by the view. */
+  pages: number;
+  /** Page-aligned addresses of the span: [start, end). */
+  byteSpan: { start: bigint; end: bigint };
+  /** Present pages per node id. */
+  byNode: Map<number, number>;
+  notPresent: number;
+  /** Pages the kernel reported an error for, by code. */
+  errors: Map<string, number>;
+  /** Present pages the kernel's query hid (NUMA balancing) and numaplace looked up by address. */
+  hidden: number;
+}
+
+function increment<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** A summary of where the pages spanned by `view` live. */
+export function placement(view: MemoryView, options?: PageNodesOptions): Placement {
+  const { status, hidden } = query(view, options, 'placement');
+  const span = native.spanOf(byteView(view, 'placement'));
+  const byNode = new Map<number, number>();
+  const errors = new Map<string, number>();
+  let notPresent = 0;
+  for (const entry of status) {
+    if (entry >= 0) increment(byNode, entry);
+    else if (entry === PAGE_NOT_PRESENT) notPresent++;
+    else increment(errors, getSystemErrorName(entry));
+  }
+  const end = span.start + BigInt(span.pages) * BigInt(native.pageSize);
+  return { pages: status.length, byteSpan: { start: span.start, end }, byNode, notPresent, errors, hidden };
+}

@@ -1,0 +1,112 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { native } from './binding';
+import { rethrowAsNumaError } from './errors';
+
+const NODE_ROOT = '/sys/devices/system/node';
+
+export interface NumaNode {
+  id: number;
+  cpus: number[];
+  /** Bytes. */
+  memTotal: number;
+  /** Bytes. */
+  memFree: number;
+  hasCpu: boolean;
+  hasMemory: boolean;
+  /** Relative distance to every online node by id (10 = local), from the firmware's SLIT. */
+  distances: Record<number, number>;
+}
+
+export interface Topology {
+  pageSize: number;
+  nodes: NumaNode[];
+  /** Node ids the kernel has online. */
+  online: number[];
+  /** Node ids that could ever come online. */
+  possible: number[];
+  /** Nodes this process may allocate on (cpuset: Mems_allowed_list). */
+  allowedMems: number[];
+  /** CPUs this process may run on (Cpus_allowed_list). */
+  allowedCpus: number[];
+}
+
+/** Parses the kernel's list format: "0-3,8,10-11" → [0,1,2,3,8,10,11]. */
+export function parseIdList(text: string): number[] {
+  const ids: number[] = [];
+  for (const part of text.trim().split(',')) {
+    if (part === '') continue;
+    const [first, last = first] = part.split('-').map(Number);
+    for (let id = first; id <= last; id++) ids.push(id);
+  }
+  return ids;
+}
+
+function readIdList(file: string): number[] {
+  return parseIdList(readFileSync(file, 'utf8'));
+}
+
+function meminfoBytes(text: string, field: string): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(text);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+function processStatusList(field: string): number[] {
+  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? parseIdList(match[1]) : [];
+}
+
+/** Online node ids; falls back to [0] where the kernel has no NUMA support compiled in. */
+export function onlineNodes(): number[] {
+  try {
+    return readIdList(`${NODE_ROOT}/online`);
+  } catch {
+    return [0];
+  }
+}
+
+/** Nodes with memory, the only valid targets of a migration. */
+export function memoryNodes(): number[] {
+  return readIdList(`${NODE_ROOT}/has_memory`);
+}
+
+function readNode(id: number, online: number[], withCpu: Set<number>, withMemory: Set<number>): NumaNode {
+  const dir = `${NODE_ROOT}/node${id}`;
+  const meminfo = readFileSync(`${dir}/meminfo`, 'utf8');
+  const distanceRow = readFileSync(`${dir}/distance`, 'utf8').trim().split(/\s+/).map(Number);
+  const distances: Record<number, number> = {};
+  online.forEach((other, index) => (distances[other] = distanceRow[index]));
+  return {
+    id,
+    cpus: readIdList(`${dir}/cpulist`),
+    memTotal: meminfoBytes(meminfo, 'MemTotal'),
+    memFree: meminfoBytes(meminfo, 'MemFree'),
+    hasCpu: withCpu.has(id),
+    hasMemory: withMemory.has(id),
+    distances,
+  };
+}
+
+/** The machine's NUMA topology as this process sees it, read from sysfs and procfs. */
+export function topology(): Topology {
+  const online = onlineNodes();
+  const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
+  const withMemory = new Set(memoryNodes());
+  const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
+  return {
+    pageSize: native.pageSize,
+    nodes: online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory)),
+    online,
+    possible: readIdList(`${NODE_ROOT}/possible`),
+    allowedMems: processStatusList('Mems_allowed_list'),
+    allowedCpus: processStatusList('Cpus_allowed_list'),
+  };
+}
+
+/** The CPU the calling thread runs on and that CPU's node (getcpu). */
+export function currentCpu(): { cpu: number; node: number } {
+  try {
+    return native.currentCpu();
+  } catch (error) {
+    rethrowAsNumaError(error, 'currentCpu', 'for the calling thread');
+  }
+}

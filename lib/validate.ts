@@ -1,0 +1,48 @@
+import { types } from 'node:util';
+import { invalidRange, invalidType } from './errors';
+
+/** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
+export type MemoryView = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+const VIEW_KINDS = 'a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer';
+
+/** The bytes of `value` as a Uint8Array, the form the native binding takes. */
+export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
+  let buffer: ArrayBufferLike;
+  let byteOffset = 0;
+  let byteLength: number | undefined;
+  if (ArrayBuffer.isView(value)) {
+    ({ buffer, byteOffset, byteLength } = value);
+  } else if (types.isAnyArrayBuffer(value)) {
+    buffer = value;
+  } else {
+    throw invalidType(fn, arg, VIEW_KINDS, value);
+  }
+  try {
+    return new Uint8Array(buffer, byteOffset, byteLength);
+  } catch {
+    throw new TypeError(`${fn}: \`${arg}\` is backed by a detached ArrayBuffer (it was transferred or freed)`);
+  }
+}
+
+/** A node id: a non-negative 32-bit integer (whether it is online is the kernel's answer). */
+export function nodeArgument(value: unknown, fn: string, arg = 'node'): number {
+  if (typeof value !== 'number') throw invalidType(fn, arg, 'a non-negative integer node id', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw invalidRange(fn, arg, 'a non-negative integer node id', value);
+  }
+  return value;
+}
+
+/** An options object or undefined; anything else is a TypeError. */
+export function optionsArgument<T extends object>(value: T | undefined, fn: string, arg = 'options'): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalidType(fn, arg, 'an options object', value);
+  return value;
+}
+
+export function booleanOption(value: unknown, fn: string, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidType(fn, `options.${name}`, 'a boolean', value);
+  return value;
+}

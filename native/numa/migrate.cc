@@ -1,0 +1,28 @@
+#include "migrate.h"
+
+#include "clock.h"
+
+namespace numa {
+
+MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* after) {
+  MigrationOutcome outcome;
+  uint64_t started = monotonic_ns();
+  auto fail = [&](int error, const char* syscall) {
+    outcome.error = error;
+    outcome.syscall = syscall;
+    outcome.elapsed_ns = monotonic_ns() - started;
+    return outcome;
+  };
+  if (request.prefault) {
+    if (int err = prefault_write(request.span)) return fail(err, "madvise");
+  }
+  // Querying first also makes pages hidden by NUMA balancing visible to the move.
+  if (int err = query_nodes(request.span, before, &outcome.before_stats))
+    return fail(err, "move_pages");
+  if (int err = move_to_nodes(request.span, request.targets, request.node, request.flags, after))
+    return fail(err, "move_pages");
+  outcome.elapsed_ns = monotonic_ns() - started;
+  return outcome;
+}
+
+}  // namespace numa

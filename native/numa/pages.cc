@@ -1,0 +1,149 @@
+#include "pages.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <new>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <vector>
+
+namespace numa {
+namespace {
+
+// Pages per move_pages call: bounds the temporary arrays (16384 pages = 64 MiB
+// of 4 KiB pages needs 192 KiB of arrays) without measurable extra syscall cost.
+constexpr size_t kChunkPages = 16384;
+
+constexpr int kMpolFNode = 1 << 0;  // get_mempolicy: return a node id
+constexpr int kMpolFAddr = 1 << 1;  // get_mempolicy: for the page at addr
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+// /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst).
+constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapExclusive = 1ull << 56;
+
+bool kernel_says_absent(int32_t status) { return status == -ENOENT || status == -EFAULT; }
+
+int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t want = count * sizeof(uint64_t);
+  off_t offset = off_t(first_page / page_size() * sizeof(uint64_t));
+  char* out = reinterpret_cast<char*>(entries);
+  int result = 0;
+  while (want > 0) {
+    ssize_t got = pread(fd, out, want, offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      result = got < 0 ? -errno : -EIO;
+      break;
+    }
+    out += got;
+    offset += got;
+    want -= size_t(got);
+  }
+  close(fd);
+  return result;
+}
+
+// The node of the page at `address`, faulting it in if NUMA balancing has
+// made it inaccessible. Kernel-side access: an unmapped address gives EFAULT.
+int32_t node_by_fault(uintptr_t address) {
+  int node = -1;
+  if (syscall(SYS_get_mempolicy, &node, nullptr, 0ul, address, kMpolFNode | kMpolFAddr) != 0)
+    return -errno;
+  return node;
+}
+
+// Replaces the kernel's "absent" answers with the truth from pagemap:
+// not present, the shared zero page (not the buffer's own, never moved) or a
+// present page hidden by NUMA balancing, which is looked up by address.
+int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats) {
+  std::vector<uint64_t> entries;
+  for (size_t first = 0; first < span.count; first += kChunkPages) {
+    size_t n = std::min(kChunkPages, span.count - first);
+    if (std::none_of(status + first, status + first + n, kernel_says_absent)) continue;
+    entries.resize(n);
+    int err = read_pagemap(span.start + first * page_size(), n, entries.data());
+    if (err) return err;
+    for (size_t i = 0; i < n; i++) {
+      int32_t& page_status = status[first + i];
+      if (!kernel_says_absent(page_status)) continue;
+      bool own_page = (entries[i] & kPagemapPresent) && (entries[i] & kPagemapExclusive);
+      if (!own_page) {
+        page_status = kNotPresent;
+        continue;
+      }
+      page_status = node_by_fault(span.start + (first + i) * page_size());
+      if (stats) stats->hidden++;
+    }
+  }
+  return 0;
+}
+
+template <typename FillNodes>
+int move_pages_chunked(PageSpan span, bool with_nodes, FillNodes fill_nodes, int flags,
+                       int32_t* status) {
+  std::vector<void*> addresses(std::min(kChunkPages, span.count));
+  std::vector<int32_t> nodes(with_nodes ? addresses.size() : 0);
+  for (size_t first = 0; first < span.count; first += kChunkPages) {
+    size_t n = std::min(kChunkPages, span.count - first);
+    for (size_t i = 0; i < n; i++)
+      addresses[i] = reinterpret_cast<void*>(span.start + (first + i) * page_size());
+    if (with_nodes) fill_nodes(first, n, nodes.data());
+    long rc = syscall(SYS_move_pages, 0, n, addresses.data(), with_nodes ? nodes.data() : nullptr,
+                      status + first, flags);
+    if (rc < 0) return -errno;
+  }
+  return 0;
+}
+
+}  // namespace
+
+size_t page_size() {
+  static const size_t size = size_t(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+PageSpan span_of(uintptr_t address, size_t length) {
+  if (length == 0) return {address & ~(page_size() - 1), 0};
+  uintptr_t start = address & ~(page_size() - 1);
+  uintptr_t end = (address + length + page_size() - 1) & ~(page_size() - 1);
+  return {start, (end - start) / page_size()};
+}
+
+int query_nodes(PageSpan span, int32_t* status, QueryStats* stats) try {
+  int err = move_pages_chunked(span, false, [](size_t, size_t, int32_t*) {}, 0, status);
+  if (err) return err;
+  return resolve_absent(span, status, stats);
+} catch (const std::bad_alloc&) {
+  return -ENOMEM;
+}
+
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags,
+                  int32_t* status) try {
+  auto fill = [&](size_t first, size_t n, int32_t* nodes) {
+    if (targets)
+      std::copy(targets + first, targets + first + n, nodes);
+    else
+      std::fill(nodes, nodes + n, node);
+  };
+  return move_pages_chunked(span, true, fill, flags, status);
+} catch (const std::bad_alloc&) {
+  return -ENOMEM;
+}
+
+int prefault_write(PageSpan span) {
+  if (span.count == 0) return 0;
+  if (madvise(reinterpret_cast<void*>(span.start), span.count * page_size(),
+              MADV_POPULATE_WRITE) != 0)
+    return -errno;
+  return 0;
+}
+
+}  // namespace numa

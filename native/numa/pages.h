@@ -1,0 +1,44 @@
+// Page-level NUMA operations on a virtual address range of this process.
+// Plain C++: no Node-API here, so the same code runs on the JS thread and on
+// libuv pool threads. Functions return 0 or a negative errno; they never throw.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace numa {
+
+// The whole pages covered by [address, address + length).
+struct PageSpan {
+  uintptr_t start;  // page-aligned
+  size_t count;     // number of pages; 0 for an empty range
+};
+
+size_t page_size();
+PageSpan span_of(uintptr_t address, size_t length);
+
+// Per-page status values beyond node ids and the kernel's negative errnos.
+// Every page the process has no page of its own for (never touched, or only
+// the shared zero page) is reported as kNotPresent on every kernel version.
+constexpr int32_t kNotPresent = -2;  // -ENOENT
+
+// Counts of how the truth about pages was established.
+struct QueryStats {
+  size_t hidden = 0;  // present pages the kernel's query did not show (NUMA balancing)
+};
+
+// status[i] = node of page i, or a negative errno. Pages the kernel reports as
+// absent are checked against /proc/self/pagemap so a present page is never
+// reported as not present.
+int query_nodes(PageSpan span, int32_t* status, QueryStats* stats);
+
+// Moves page i to targets[i] (or every page to `node` when targets is null).
+// status[i] = resulting node or negative errno. `flags` are MPOL_MF_* bits.
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags,
+                  int32_t* status);
+
+// Populates every page of the span with a page of its own without changing
+// its contents (MADV_POPULATE_WRITE, Linux 5.14+).
+int prefault_write(PageSpan span);
+
+}  // namespace numa

@@ -1,0 +1,49 @@
+// queryPages(view) -> { status: Int32Array, hidden }: the node of every page of the view.
+// spanOf(view) -> { start: bigint, pages }: the whole pages the view touches.
+#include <napi.h>
+
+#include "errors.h"
+#include "exports.h"
+#include "numa/pages.h"
+#include "view.h"
+
+namespace glue {
+
+static Napi::Value query_pages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array view = view_argument(info[0], "queryPages");
+  numa::PageSpan span = span_of_view(view);
+  Napi::Int32Array status = Napi::Int32Array::New(env, span.count);
+  numa::QueryStats stats;
+  if (int err = numa::query_nodes(span, status.Data(), &stats))
+    throw system_error(env, err, "move_pages");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("status", status);
+  result.Set("hidden", Napi::Number::New(env, double(stats.hidden)));
+  return result;
+}
+
+static Napi::Value span_of(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  numa::PageSpan span = span_of_view(view_argument(info[0], "spanOf"));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("start", Napi::BigInt::New(env, uint64_t(span.start)));
+  result.Set("pages", Napi::Number::New(env, double(span.count)));
+  return result;
+}
+
+// prefault(view): gives every page of the view a page of its own, data unchanged.
+static Napi::Value prefault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array view = view_argument(info[0], "prefault");
+  if (int err = numa::prefault_write(span_of_view(view))) throw system_error(env, err, "madvise");
+  return env.Undefined();
+}
+
+void register_query(Napi::Env env, Napi::Object exports) {
+  exports.Set("queryPages", Napi::Function::New(env, query_pages, "queryPages"));
+  exports.Set("spanOf", Napi::Function::New(env, span_of, "spanOf"));
+  exports.Set("prefault", Napi::Function::New(env, prefault, "prefault"));
+}
+
+}  // namespace glue

@@ -1,0 +1,35 @@
+import { execSync } from 'node:child_process';
+import t from 'tap';
+import type { NativeBinding } from '../types/binding';
+import { native } from '../lib/binding';
+
+// tsc checks this object has exactly the members of NativeBinding; the test
+// checks the addon exports exactly these names.
+const declared: Record<keyof NativeBinding, true> = {
+  pageSize: true,
+  currentCpu: true,
+  queryPages: true,
+  spanOf: true,
+  prefault: true,
+  migrate: true,
+  migrateAsync: true,
+};
+
+t.test('native exports match types/binding.d.ts', async (t) => {
+  t.same(Object.keys(native).sort(), Object.keys(declared).sort());
+  t.equal(native.pageSize, Number(execSync('getconf PAGESIZE').toString()));
+});
+
+t.test('native re-checks its arguments instead of crashing', async (t) => {
+  const bytes = new Uint8Array(16);
+  t.throws(() => native.queryPages(new Int32Array(4) as unknown as Uint8Array), TypeError);
+  t.throws(() => native.migrate(bytes, -1, 2, false), RangeError);
+  t.throws(() => native.migrate(bytes, 0.5, 2, false), RangeError);
+  t.throws(() => native.migrate(bytes, 0, 3, false), RangeError);
+  t.throws(() => native.migrate(bytes, new Int32Array(5), 2, false), RangeError);
+  t.throws(() => native.migrate(bytes, 'x' as unknown as number, 2, false), TypeError);
+  const detached = new ArrayBuffer(8192);
+  const view = new Uint8Array(detached);
+  structuredClone(detached, { transfer: [detached] });
+  t.throws(() => native.queryPages(view), TypeError);
+});

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { topology } from '../lib/index';
+
+/** A page-sized stride writer: every page gets its own data (and a page of its own). */
+export function filledBuffer(bytes: number, seed = 1): Buffer {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  for (let offset = 0; offset + 4 <= bytes; offset += 512) buffer.writeUInt32LE((offset * 2654435761 + seed) >>> 0, offset);
+  return buffer;
+}
+
+/**
+ * Never-written memory: glibc serves allocations above its largest mmap
+ * threshold (32 MiB) from a fresh mmap, where no page exists until written.
+ * The first and last pages are left out: the allocator writes its header there.
+ */
+export function freshMemory(bytes: number): Buffer {
+  const pageSize = topology().pageSize;
+  return Buffer.allocUnsafeSlow(Math.max(bytes, 33 * 2 ** 20)).subarray(pageSize, bytes - pageSize);
+}
+
+export function checksum(view: Uint8Array): string {
+  return createHash('sha256').update(view).digest('hex');
+}
+
+/** Nodes that can hold pages (online with memory), read from inside whatever machine runs the test. */
+export function memoryNodeIds(): number[] {
+  return topology()
+    .nodes.filter((node) => node.hasMemory)
+    .map((node) => node.id);
+}
+
+/** A node id that is not online here. */
+export function absentNode(): number {
+  const online = new Set(topology().online);
+  let id = 0;
+  while (online.has(id)) id++;
+  return id;
+}
+
+/** Counts of each value in a status array. */
+export function tally(status: Int32Array): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const entry of status) counts[entry] = (counts[entry] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,125 @@
+import { constants } from 'node:os';
+import t from 'tap';
+import { migrateBuffer, migrateBufferSync, movePages, movePagesSync, NumaError, pageNodes, topology } from '../lib/index';
+import { absentNode, checksum, filledBuffer, freshMemory, memoryNodeIds, tally } from './helpers';
+
+const PAGE = topology().pageSize;
+const MiB = 2 ** 20;
+
+t.test('migrating to every node with memory keeps the data and reports each page', async (t) => {
+  const buffer = filledBuffer(16 * MiB);
+  const digest = checksum(buffer);
+  for (const node of memoryNodeIds()) {
+    const before = pageNodes(buffer);
+    const report = await migrateBuffer(buffer, node);
+    t.equal(report.node, node);
+    t.equal(report.pages, before.length, 'one entry per page of the span');
+    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for`);
+    t.same(report.failed, new Map(), 'nothing failed');
+    t.equal(report.alreadyOnNode, before.filter((entry) => entry === node).length, 'alreadyOnNode matches the query before');
+    t.same(tally(pageNodes(buffer)), { [node]: report.pages }, `all pages read back on node ${node}`);
+    t.equal(checksum(buffer), digest, 'data unchanged');
+    t.ok(report.elapsedNs > 0, 'elapsed time measured');
+    t.equal(report.status, undefined, 'no status array unless asked');
+  }
+});
+
+t.test('sync and async give the same result; status on request', async (t) => {
+  const node = memoryNodeIds()[0];
+  const buffer = filledBuffer(4 * MiB);
+  const digest = checksum(buffer);
+  const sync = migrateBufferSync(buffer, node, { status: true });
+  const async = await migrateBuffer(buffer, node, { status: true });
+  t.ok(sync.status instanceof Int32Array);
+  t.same(async.status, sync.status);
+  t.same({ ...async, elapsedNs: 0, moved: 0, alreadyOnNode: 0 }, { ...sync, elapsedNs: 0, moved: 0, alreadyOnNode: 0 });
+  t.equal(async.alreadyOnNode, async.pages, 'second move: every page already there');
+  t.equal(checksum(buffer), digest);
+});
+
+t.test('never-written pages are counted as not present unless prefault', async (t) => {
+  const node = memoryNodeIds()[0];
+  const buffer = freshMemory(64 * MiB);
+  const report = migrateBufferSync(buffer, node);
+  t.equal(report.notPresent, report.pages, 'all pages not present');
+  t.equal(report.moved + report.alreadyOnNode, 0);
+  const prefaulted = await migrateBuffer(buffer, node, { prefault: true });
+  t.equal(prefaulted.notPresent, 0, 'prefault gives every page a page of its own');
+  t.equal(prefaulted.moved + prefaulted.alreadyOnNode, prefaulted.pages);
+  t.ok(buffer.every((byte) => byte === 0), 'still all zeros');
+});
+
+t.test('a node that is not online is a coded ENODEV error listing the online nodes', async (t) => {
+  const node = absentNode();
+  const online = topology().online.join(', ');
+  const expected = {
+    name: 'NumaError',
+    code: 'ENODEV',
+    errno: -constants.errno.ENODEV,
+    syscall: 'move_pages',
+    message: new RegExp(`node ${node} is not online .*online nodes: ${online}`),
+  };
+  const buffer = filledBuffer(PAGE * 4);
+  await t.rejects(migrateBuffer(buffer, node), expected);
+  t.throws(() => migrateBufferSync(buffer, node), expected);
+  t.throws(() => migrateBufferSync(Buffer.alloc(0), node), expected, 'also for an empty view');
+  await t.rejects(migrateBuffer(buffer, 100000), { code: 'ENODEV' }, 'beyond MAX_NUMNODES');
+  t.throws(() => migrateBufferSync(buffer, node), NumaError);
+  const targets = new Int32Array(pageNodes(buffer).length).fill(memoryNodeIds()[0]);
+  targets[targets.length - 1] = node;
+  t.throws(() => movePagesSync(buffer, targets), { code: 'ENODEV', message: /movePagesSync: node/ });
+});
+
+t.test('bad arguments throw TypeError/RangeError naming the argument', async (t) => {
+  const buffer = filledBuffer(PAGE);
+  for (const node of [-1, 0.5, NaN, Infinity, 2 ** 31]) {
+    t.throws(() => migrateBufferSync(buffer, node), { name: 'RangeError', message: /migrateBufferSync: .*`node`/ });
+    await t.rejects(migrateBuffer(buffer, node), { name: 'RangeError', message: /migrateBuffer: .*`node`/ });
+  }
+  for (const node of ['0', null, undefined, 1n]) {
+    t.throws(() => migrateBufferSync(buffer, node as unknown as number), { name: 'TypeError', message: /`node`/ });
+  }
+  t.throws(() => migrateBufferSync('buffer' as unknown as Buffer, 0), { name: 'TypeError', message: /`view`/ });
+  t.throws(() => migrateBufferSync(buffer, 0, { moveAll: 'yes' as unknown as boolean }), {
+    name: 'TypeError',
+    message: /options\.moveAll/,
+  });
+  const detached = new ArrayBuffer(PAGE);
+  structuredClone(detached, { transfer: [detached] });
+  await t.rejects(migrateBuffer(detached, 0), { name: 'TypeError', message: /detached/ });
+  t.throws(() => movePagesSync(buffer, [0] as unknown as Int32Array), { name: 'TypeError', message: /`targets`/ });
+  t.throws(() => movePagesSync(buffer, new Int32Array(50)), { name: 'RangeError', message: /movePagesSync: expected `targets` to hold one node id per page/ });
+});
+
+t.test('movePages moves page by page and returns the kernel status', async (t) => {
+  const nodes = memoryNodeIds();
+  const buffer = filledBuffer(64 * PAGE);
+  const digest = checksum(buffer);
+  const count = pageNodes(buffer).length;
+  const targets = Int32Array.from({ length: count }, (_, page) => nodes[page % nodes.length]);
+  t.same(await movePages(buffer, targets), targets, 'status equals targets page by page');
+  t.same(pageNodes(buffer), targets, 'read back');
+  t.same(movePagesSync(buffer, targets.slice().reverse().reverse()), targets);
+  t.equal(checksum(buffer), digest);
+  t.same(movePagesSync(new Uint8Array(0), new Int32Array(0)), new Int32Array(0), 'empty view, empty status');
+});
+
+t.test('100 concurrent migrations all resolve with the data intact', async (t) => {
+  const node = memoryNodeIds().at(-1)!;
+  const buffers = Array.from({ length: 100 }, (_, index) => filledBuffer(256 * 1024, index));
+  const digests = buffers.map(checksum);
+  const reports = await Promise.all(buffers.map((buffer) => migrateBuffer(buffer, node)));
+  reports.forEach((report, index) => {
+    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `migration ${index} accounted`);
+  });
+  t.same(buffers.map(checksum), digests, 'every buffer intact');
+  t.ok(buffers.every((buffer) => pageNodes(buffer).every((entry) => entry === node)), `all on node ${node}`);
+});
+
+t.test('the async path keeps the memory alive when the caller drops it', async (t) => {
+  const node = memoryNodeIds()[0];
+  const pending = Array.from({ length: 20 }, () => migrateBuffer(filledBuffer(2 * MiB).buffer, node));
+  (globalThis as { gc?: () => void }).gc?.();
+  const reports = await Promise.all(pending);
+  t.ok(reports.every((report) => report.failed.size === 0 && report.pages > 0), 'every migration completed');
+});
