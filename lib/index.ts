@@ -15,6 +15,7 @@ export {
   migrateBufferSync,
   movePages,
   movePagesSync,
+  NOT_MOVED,
   type MigrateOptions,
   type MigrationReport,
   type MovePagesOptions,

@@ -29,11 +29,11 @@ export interface MigrationReport {
   alreadyOnNode: number;
   /** Pages with no page of their own yet (never written); use `prefault` to move them too. */
   notPresent: number;
-  /** Pages the kernel did not move, by error code (e.g. EBUSY, ENOMEM, EACCES). */
+  /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …) or NOT_MOVED. */
   failed: Map<string, number>;
   /** Present pages the kernel's query hid (NUMA balancing) and numaplace looked up by address. */
   hidden: number;
-  /** move_pages status per page: the node or a negative errno (with `options.status`). */
+  /** Per page (with `options.status`): the node it is on after the move, read back, or a negative errno. */
   status?: Int32Array;
   /** Time in the native call: prefault, query and move. */
   elapsedNs: number;
@@ -85,9 +85,15 @@ function rethrowMigrationError(error: unknown, fn: string, view: Uint8Array, nod
   rethrowAsNumaError(error, fn, `for a view of ${view.byteLength} bytes`);
 }
 
-/** Kernel status of a page that stayed elsewhere: its errno code, or EBUSY for a page left on another node. */
+/**
+ * MigrationReport.failed code of a page that is on another node after the
+ * move although the kernel gave no error: e.g. a transparent huge page whose
+ * subpages were given different targets, or a page NUMA balancing moved back.
+ */
+export const NOT_MOVED = 'NOT_MOVED';
+
 function failureCode(status: number): string {
-  return status < 0 ? getSystemErrorName(status) : 'EBUSY';
+  return status < 0 ? getSystemErrorName(status) : NOT_MOVED;
 }
 
 function migrationReport(request: Request, result: NativeMigrateResult): MigrationReport {

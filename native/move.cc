@@ -52,7 +52,7 @@ Napi::Object migration_result(Napi::Env env, Napi::Int32Array before, Napi::Int3
   Napi::Object result = Napi::Object::New(env);
   result.Set("before", before);
   result.Set("status", after);
-  result.Set("hidden", Napi::Number::New(env, double(outcome.before_stats.hidden)));
+  result.Set("hidden", Napi::Number::New(env, double(outcome.stats.hidden)));
   result.Set("elapsedNs", Napi::Number::New(env, double(outcome.elapsed_ns)));
   return result;
 }

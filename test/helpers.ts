@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { topology } from '../lib/index';
+import { readFileSync } from 'node:fs';
+import type { Test } from 'tap';
+import { placement, topology } from '../lib/index';
 
-/** A page-sized stride writer: every page gets its own data (and a page of its own). */
+/** A buffer with data on every page, up to its last byte (so every page of its span is written). */
 export function filledBuffer(bytes: number, seed = 1): Buffer {
   const buffer = Buffer.allocUnsafeSlow(bytes);
   for (let offset = 0; offset + 4 <= bytes; offset += 512) buffer.writeUInt32LE((offset * 2654435761 + seed) >>> 0, offset);
+  if (bytes >= 4) buffer.writeUInt32LE(seed, bytes - 4);
   return buffer;
 }
 
@@ -42,4 +45,40 @@ export function tally(status: Int32Array): Record<number, number> {
   const counts: Record<number, number> = {};
   for (const entry of status) counts[entry] = (counts[entry] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * The memory nodes for a test that needs two or more. Elsewhere the test is
+ * skipped with a visible reason; in the QEMU guest (NUMAPLACE_REQUIRE_MULTINODE=1)
+ * a missing second node fails it instead.
+ */
+export function multiNodeOrSkip(t: Test): number[] | undefined {
+  const nodes = memoryNodeIds();
+  if (nodes.length >= 2) return nodes;
+  if (process.env.NUMAPLACE_REQUIRE_MULTINODE === '1') {
+    t.fail(`needs 2+ memory nodes but this guest has ${nodes.length}`);
+  } else {
+    t.plan(0, 'needs 2+ memory nodes: runs in the QEMU guest (npm run test:vm) or on a NUMA host');
+  }
+  return undefined;
+}
+
+/** 1 when the kernel's automatic NUMA balancing is on. */
+export function numaBalancing(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/numa_balancing', 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+/** Transparent huge page memory (AnonHugePages, KiB) of the mapping that holds the view's first page. */
+export function anonHugePagesKiB(view: Uint8Array): number {
+  const address = placement(view).byteSpan.start;
+  const smaps = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  for (const mapping of smaps) {
+    const [start, end] = mapping.slice(0, mapping.indexOf(' ')).split('-').map((hex) => BigInt(`0x${hex}`));
+    if (address >= start && address < end) return Number(/AnonHugePages:\s+(\d+) kB/.exec(mapping)?.[1] ?? 0);
+  }
+  return 0;
 }

@@ -14,7 +14,7 @@ t.test('migrating to every node with memory keeps the data and reports each page
     const report = await migrateBuffer(buffer, node);
     t.equal(report.node, node);
     t.equal(report.pages, before.length, 'one entry per page of the span');
-    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for`);
+    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for; failed: ${JSON.stringify([...report.failed])}`);
     t.same(report.failed, new Map(), 'nothing failed');
     t.equal(report.alreadyOnNode, before.filter((entry) => entry === node).length, 'alreadyOnNode matches the query before');
     t.same(tally(pageNodes(buffer)), { [node]: report.pages }, `all pages read back on node ${node}`);
@@ -110,7 +110,7 @@ t.test('100 concurrent migrations all resolve with the data intact', async (t) =
   const digests = buffers.map(checksum);
   const reports = await Promise.all(buffers.map((buffer) => migrateBuffer(buffer, node)));
   reports.forEach((report, index) => {
-    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `migration ${index} accounted`);
+    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `migration ${index} accounted; failed: ${JSON.stringify([...report.failed])}`);
   });
   t.same(buffers.map(checksum), digests, 'every buffer intact');
   t.ok(buffers.every((buffer) => pageNodes(buffer).every((entry) => entry === node)), `all on node ${node}`);

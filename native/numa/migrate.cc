@@ -17,9 +17,9 @@ MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* aft
     if (int err = prefault_write(request.span)) return fail(err, "madvise");
   }
   // Querying first also makes pages hidden by NUMA balancing visible to the move.
-  if (int err = query_nodes(request.span, before, &outcome.before_stats))
-    return fail(err, "move_pages");
-  if (int err = move_to_nodes(request.span, request.targets, request.node, request.flags, after))
+  if (int err = query_nodes(request.span, before, &outcome.stats)) return fail(err, "move_pages");
+  if (int err = move_to_nodes(request.span, request.targets, request.node, request.flags, after,
+                              &outcome.stats))
     return fail(err, "move_pages");
   outcome.elapsed_ns = monotonic_ns() - started;
   return outcome;

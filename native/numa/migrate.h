@@ -20,10 +20,11 @@ struct MigrationOutcome {
   int error = 0;                  // 0 or a negative errno
   const char* syscall = nullptr;  // the call that failed
   uint64_t elapsed_ns = 0;
-  QueryStats before_stats;
+  QueryStats stats;  // over the queries before and after the move
 };
 
-// before[i]: the page's node before the move; after[i]: the move's status.
+// before[i]: the page's node before the move; after[i]: where it is after
+// the move, or why it is not on its target (see move_to_nodes).
 // Both arrays hold span.count entries.
 MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* after);
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <fcntl.h>
 #include <new>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ctime>
 #include <unistd.h>
 #include <vector>
 
@@ -86,21 +88,56 @@ int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats) {
   return 0;
 }
 
-template <typename FillNodes>
-int move_pages_chunked(PageSpan span, bool with_nodes, FillNodes fill_nodes, int flags,
-                       int32_t* status) {
-  std::vector<void*> addresses(std::min(kChunkPages, span.count));
-  std::vector<int32_t> nodes(with_nodes ? addresses.size() : 0);
-  for (size_t first = 0; first < span.count; first += kChunkPages) {
-    size_t n = std::min(kChunkPages, span.count - first);
-    for (size_t i = 0; i < n; i++)
-      addresses[i] = reinterpret_cast<void*>(span.start + (first + i) * page_size());
-    if (with_nodes) fill_nodes(first, n, nodes.data());
-    long rc = syscall(SYS_move_pages, 0, n, addresses.data(), with_nodes ? nodes.data() : nullptr,
-                      status + first, flags);
+// When some pages of a chunk were left behind the chunk is offered again:
+// busy pages (locked, under writeback, or a transparent huge page another
+// thread is migrating) settle within milliseconds. Waits double from 1 ms.
+// Attempts stop after three in a row that moved nothing more (a huge page
+// whose subpages target different nodes can never settle).
+constexpr int kMoveAttempts = 8;
+constexpr int kAttemptsWithoutProgress = 3;
+
+void wait_before_attempt(int attempt) {
+  timespec pause = {0, (1L << (attempt - 2)) * 1000000L};
+  nanosleep(&pause, nullptr);
+}
+
+// Marks statuses the kernel did not store: when pages fail to migrate it
+// returns their count and stops without storing statuses for the batch.
+constexpr int32_t kUnset = INT32_MIN;
+
+// Moves one chunk; its statuses tell where each page is afterwards, read back
+// from the kernel: the kernel's own statuses can be incomplete (see kUnset)
+// or stale (a huge page moves as a whole; NUMA balancing moves pages too).
+// A page left on another node keeps the kernel's error code, or reports the
+// node it is on when the kernel gave none.
+int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int32_t* status,
+               QueryStats* stats) {
+  std::vector<int32_t> where(chunk.count);
+  size_t fewest_left = SIZE_MAX;
+  int without_progress = 0;
+  for (int attempt = 1;; attempt++) {
+    if (attempt > 1) wait_before_attempt(attempt);
+    std::fill(status, status + chunk.count, kUnset);
+    long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
     if (rc < 0) return -errno;
+    if (int err = query_nodes(chunk, where.data(), stats)) return err;
+    size_t left = 0;
+    for (size_t i = 0; i < chunk.count; i++) {
+      bool elsewhere = where[i] >= 0 && where[i] != nodes[i];
+      bool kernel_error_stands = elsewhere && status[i] < 0 && status[i] != kUnset;
+      if (!kernel_error_stands) status[i] = where[i];
+      left += elsewhere;
+    }
+    without_progress = left < fewest_left ? 0 : without_progress + 1;
+    fewest_left = std::min(fewest_left, left);
+    if (left == 0 || without_progress == kAttemptsWithoutProgress || attempt == kMoveAttempts)
+      return 0;
   }
-  return 0;
+}
+
+void fill_addresses(PageSpan chunk, void** addresses) {
+  for (size_t i = 0; i < chunk.count; i++)
+    addresses[i] = reinterpret_cast<void*>(chunk.start + i * page_size());
 }
 
 }  // namespace
@@ -118,22 +155,33 @@ PageSpan span_of(uintptr_t address, size_t length) {
 }
 
 int query_nodes(PageSpan span, int32_t* status, QueryStats* stats) try {
-  int err = move_pages_chunked(span, false, [](size_t, size_t, int32_t*) {}, 0, status);
-  if (err) return err;
+  std::vector<void*> addresses(std::min(kChunkPages, span.count));
+  for (size_t first = 0; first < span.count; first += kChunkPages) {
+    PageSpan chunk = {span.start + first * page_size(), std::min(kChunkPages, span.count - first)};
+    fill_addresses(chunk, addresses.data());
+    if (syscall(SYS_move_pages, 0, chunk.count, addresses.data(), nullptr, status + first, 0) < 0)
+      return -errno;
+  }
   return resolve_absent(span, status, stats);
 } catch (const std::bad_alloc&) {
   return -ENOMEM;
 }
 
-int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags,
-                  int32_t* status) try {
-  auto fill = [&](size_t first, size_t n, int32_t* nodes) {
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, int32_t* status,
+                  QueryStats* stats) try {
+  std::vector<void*> addresses(std::min(kChunkPages, span.count));
+  std::vector<int32_t> nodes(addresses.size());
+  for (size_t first = 0; first < span.count; first += kChunkPages) {
+    PageSpan chunk = {span.start + first * page_size(), std::min(kChunkPages, span.count - first)};
+    fill_addresses(chunk, addresses.data());
     if (targets)
-      std::copy(targets + first, targets + first + n, nodes);
+      std::copy(targets + first, targets + first + chunk.count, nodes.begin());
     else
-      std::fill(nodes, nodes + n, node);
-  };
-  return move_pages_chunked(span, true, fill, flags, status);
+      std::fill(nodes.begin(), nodes.begin() + chunk.count, node);
+    if (int err = move_chunk(chunk, addresses.data(), nodes.data(), flags, status + first, stats))
+      return err;
+  }
+  return 0;
 } catch (const std::bad_alloc&) {
   return -ENOMEM;
 }

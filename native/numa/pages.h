@@ -33,9 +33,11 @@ struct QueryStats {
 int query_nodes(PageSpan span, int32_t* status, QueryStats* stats);
 
 // Moves page i to targets[i] (or every page to `node` when targets is null).
-// status[i] = resulting node or negative errno. `flags` are MPOL_MF_* bits.
-int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags,
-                  int32_t* status);
+// status[i]: the node the page is on afterwards (read back from the kernel),
+// or a negative errno: kNotPresent, or the kernel's reason for a page left
+// on another node. `flags` are MPOL_MF_* bits. Busy pages are retried.
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, int32_t* status,
+                  QueryStats* stats);
 
 // Populates every page of the span with a page of its own without changing
 // its contents (MADV_POPULATE_WRITE, Linux 5.14+).
