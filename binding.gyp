@@ -3,15 +3,22 @@
     {
       "target_name": "numaplace",
       "sources": [
+        "native/affinity.cc",
+        "native/alloc.cc",
         "native/binding.cc",
         "native/cpu.cc",
         "native/errors.cc",
         "native/move.cc",
+        "native/policy.cc",
         "native/query.cc",
         "native/view.cc",
+        "native/numa/affinity.cc",
+        "native/numa/alloc.cc",
         "native/numa/cpu.cc",
+        "native/numa/frames.cc",
         "native/numa/migrate.cc",
-        "native/numa/pages.cc"
+        "native/numa/pages.cc",
+        "native/numa/policy.cc"
       ],
       "include_dirs": ["native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -3,6 +3,7 @@ export type { MemoryView } from './validate';
 export { currentCpu, parseIdList, topology, type NumaNode, type Topology } from './topology';
 export {
   describePage,
+  PAGE_HIDDEN,
   PAGE_NOT_PRESENT,
   pageNodes,
   placement,
@@ -15,8 +16,35 @@ export {
   migrateBufferSync,
   movePages,
   movePagesSync,
+  NODE_UNKNOWN,
   NOT_MOVED,
   type MigrateOptions,
   type MigrationReport,
   type MovePagesOptions,
 } from './migrate';
+export type { PolicyMode } from './mempolicy';
+export {
+  bindBuffer,
+  bufferPolicy,
+  nodeOfAddress,
+  setHomeNode,
+  setThreadPolicy,
+  threadPolicy,
+  type BindOptions,
+  type BindReport,
+  type PageRange,
+  type Policy,
+  type PolicySpec,
+  type ThreadPolicySpec,
+} from './policy';
+export { capabilities, type Capabilities, type Support } from './capabilities';
+export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
+export { nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
+export {
+  migrateProcess,
+  parseNumaMaps,
+  processPlacement,
+  type MappingKind,
+  type MappingPlacement,
+  type ProcessPlacement,
+} from './process';

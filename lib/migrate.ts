@@ -1,14 +1,12 @@
-import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
-import { invalidType, NumaError, rethrowAsNumaError } from './errors';
-import { PAGE_NOT_PRESENT } from './pages';
-import { memoryNodes, onlineNodes } from './topology';
+import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
+import { invalidType, rethrowAsNumaError } from './errors';
+import { PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
+import { unusableNodeError } from './topology';
 import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
 
-const MPOL_MF_MOVE = 1 << 1;
-const MPOL_MF_MOVE_ALL = 1 << 2;
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -31,7 +29,7 @@ export interface MigrationReport {
   notPresent: number;
   /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …) or NOT_MOVED. */
   failed: Map<string, number>;
-  /** Present pages the kernel's query hid (NUMA balancing) and numaplace looked up by address. */
+  /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
   hidden: number;
   /** Per page (with `options.status`): the node it is on after the move, read back, or a negative errno. */
   status?: Int32Array;
@@ -60,23 +58,6 @@ function migrationRequest(fn: string, value: MemoryView, node: unknown, options:
   };
 }
 
-/** An ENODEV NumaError when `node` cannot take pages: not online, or without memory. */
-function unusableNodeError(fn: string, node: number): NumaError | undefined {
-  const fields = { errno: -constants.errno.ENODEV, syscall: 'move_pages' };
-  const online = onlineNodes();
-  if (!online.includes(node)) {
-    return new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
-  }
-  const withMemory = memoryNodes();
-  if (!withMemory.includes(node)) {
-    return new NumaError(
-      `${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`,
-      fields,
-    );
-  }
-  return undefined;
-}
-
 function rethrowMigrationError(error: unknown, fn: string, view: Uint8Array, nodes: Iterable<number>): never {
   for (const node of new Set(nodes)) {
     const unusable = unusableNodeError(fn, node);
@@ -92,7 +73,11 @@ function rethrowMigrationError(error: unknown, fn: string, view: Uint8Array, nod
  */
 export const NOT_MOVED = 'NOT_MOVED';
 
+/** MigrationReport.failed code of a page hidden by NUMA balancing whose node is unknown (see PAGE_HIDDEN). */
+export const NODE_UNKNOWN = 'NODE_UNKNOWN';
+
 function failureCode(status: number): string {
+  if (status === PAGE_HIDDEN) return NODE_UNKNOWN;
   return status < 0 ? getSystemErrorName(status) : NOT_MOVED;
 }
 

@@ -11,16 +11,26 @@ import { booleanOption, byteView, type MemoryView, optionsArgument } from './val
  */
 export const PAGE_NOT_PRESENT = -2;
 
+/**
+ * pageNodes() status of a present page whose node is unknown: automatic NUMA
+ * balancing made it inaccessible, so the kernel's query does not show it, and
+ * reading its node without touching it (which could move it) needs the frame
+ * numbers /proc/self/pagemap shows only with CAP_SYS_ADMIN. -4096 is never an errno.
+ */
+export const PAGE_HIDDEN = -4096;
+
 /** A page status decoded: on a node, not present, or an error code from the kernel. */
 export type PageState =
   | { kind: 'node'; node: number }
   | { kind: 'not-present' }
+  | { kind: 'hidden' }
   | { kind: 'error'; code: string; errno: number };
 
 /** Decodes one entry of pageNodes()/movePages() status arrays. */
 export function describePage(status: number): PageState {
   if (status >= 0) return { kind: 'node', node: status };
   if (status === PAGE_NOT_PRESENT) return { kind: 'not-present' };
+  if (status === PAGE_HIDDEN) return { kind: 'hidden' };
   return { kind: 'error', code: getSystemErrorName(status), errno: status };
 }
 
@@ -56,7 +66,8 @@ function query(value: MemoryView, options: PageNodesOptions | undefined, fn: str
 /**
  * Where each page spanned by `view` lives: one entry per page (including the
  * partial first and last pages it shares with other data), the node id or a
- * negative errno (PAGE_NOT_PRESENT for a page not yet populated).
+ * negative errno (PAGE_NOT_PRESENT for a page not yet populated, PAGE_HIDDEN).
+ * Never touches the pages: a query moves nothing.
  */
 export function pageNodes(view: MemoryView, options?: PageNodesOptions): Int32Array {
   return query(view, options, 'pageNodes').status;
@@ -72,8 +83,10 @@ export interface Placement {
   notPresent: number;
   /** Pages the kernel reported an error for, by code. */
   errors: Map<string, number>;
-  /** Present pages the kernel's query hid (NUMA balancing) and numaplace looked up by address. */
+  /** Present pages NUMA balancing hid from the kernel's query (counted in byNode when their node was read). */
   hidden: number;
+  /** Hidden pages whose node could not be read without CAP_SYS_ADMIN (PAGE_HIDDEN). */
+  nodeUnknown: number;
 }
 
 function increment<K>(counts: Map<K, number>, key: K): void {
@@ -87,11 +100,13 @@ export function placement(view: MemoryView, options?: PageNodesOptions): Placeme
   const byNode = new Map<number, number>();
   const errors = new Map<string, number>();
   let notPresent = 0;
+  let nodeUnknown = 0;
   for (const entry of status) {
     if (entry >= 0) increment(byNode, entry);
     else if (entry === PAGE_NOT_PRESENT) notPresent++;
+    else if (entry === PAGE_HIDDEN) nodeUnknown++;
     else increment(errors, getSystemErrorName(entry));
   }
   const end = span.start + BigInt(span.pages) * BigInt(native.pageSize);
-  return { pages: status.length, byteSpan: { start: span.start, end }, byNode, notPresent, errors, hidden };
+  return { pages: status.length, byteSpan: { start: span.start, end }, byNode, notPresent, errors, hidden, nodeUnknown };
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { native } from './binding';
-import { rethrowAsNumaError } from './errors';
+import { NumaError, rethrowAsNumaError } from './errors';
 
 const NODE_ROOT = '/sys/devices/system/node';
 
@@ -109,4 +110,18 @@ export function currentCpu(): { cpu: number; node: number } {
   } catch (error) {
     rethrowAsNumaError(error, 'currentCpu', 'for the calling thread');
   }
+}
+
+/** An ENODEV NumaError when `node` cannot hold pages: not online, or without memory. */
+export function unusableNodeError(fn: string, node: number, syscall = 'move_pages'): NumaError | undefined {
+  const fields = { errno: -constants.errno.ENODEV, syscall };
+  const online = onlineNodes();
+  if (!online.includes(node)) {
+    return new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
+  }
+  const withMemory = memoryNodes();
+  if (!withMemory.includes(node)) {
+    return new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, fields);
+  }
+  return undefined;
 }

@@ -25,13 +25,16 @@ export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
   }
 }
 
-/** A node id: a non-negative 32-bit integer (whether it is online is the kernel's answer). */
-export function nodeArgument(value: unknown, fn: string, arg = 'node'): number {
-  if (typeof value !== 'number') throw invalidType(fn, arg, 'a non-negative integer node id', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw invalidRange(fn, arg, 'a non-negative integer node id', value);
-  }
+/** A node or CPU id: a non-negative 32-bit integer (whether it exists is the kernel's answer). */
+export function idArgument(value: unknown, fn: string, arg: string, what: 'node' | 'CPU'): number {
+  const expected = `a non-negative integer ${what} id`;
+  if (typeof value !== 'number') throw invalidType(fn, arg, expected, value);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw invalidRange(fn, arg, expected, value);
   return value;
+}
+
+export function nodeArgument(value: unknown, fn: string, arg = 'node'): number {
+  return idArgument(value, fn, arg, 'node');
 }
 
 /** An options object or undefined; anything else is a TypeError. */

@@ -9,6 +9,9 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   glue::register_cpu(env, exports);
   glue::register_query(env, exports);
   glue::register_move(env, exports);
+  glue::register_policy(env, exports);
+  glue::register_alloc(env, exports);
+  glue::register_affinity(env, exports);
   return exports;
 }
 

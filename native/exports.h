@@ -8,5 +8,8 @@ namespace glue {
 void register_cpu(Napi::Env env, Napi::Object exports);
 void register_query(Napi::Env env, Napi::Object exports);
 void register_move(Napi::Env env, Napi::Object exports);
+void register_policy(Napi::Env env, Napi::Object exports);
+void register_alloc(Napi::Env env, Napi::Object exports);
+void register_affinity(Napi::Env env, Napi::Object exports);
 
 }  // namespace glue

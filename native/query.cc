@@ -1,5 +1,6 @@
 // queryPages(view) -> { status: Int32Array, hidden }: the node of every page of the view.
-// spanOf(view) -> { start: bigint, pages }: the whole pages the view touches.
+// spanOf(view) -> { address: bigint, start: bigint, pages }: the view's address and
+// the whole pages it touches.
 #include <napi.h>
 
 #include "errors.h"
@@ -25,8 +26,10 @@ static Napi::Value query_pages(const Napi::CallbackInfo& info) {
 
 static Napi::Value span_of(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  numa::PageSpan span = span_of_view(view_argument(info[0], "spanOf"));
+  Napi::Uint8Array view = view_argument(info[0], "spanOf");
+  numa::PageSpan span = span_of_view(view);
   Napi::Object result = Napi::Object::New(env);
+  result.Set("address", Napi::BigInt::New(env, uint64_t(reinterpret_cast<uintptr_t>(view.Data()))));
   result.Set("start", Napi::BigInt::New(env, uint64_t(span.start)));
   result.Set("pages", Napi::Number::New(env, double(span.count)));
   return result;

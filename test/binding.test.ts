@@ -13,6 +13,16 @@ const declared: Record<keyof NativeBinding, true> = {
   prefault: true,
   migrate: true,
   migrateAsync: true,
+  bindRange: true,
+  rangePolicy: true,
+  nodeOfAddress: true,
+  threadPolicy: true,
+  setThreadPolicy: true,
+  setHomeNode: true,
+  migrateProcess: true,
+  allocate: true,
+  threadAffinity: true,
+  setThreadAffinity: true,
 };
 
 t.test('native exports match types/binding.d.ts', async (t) => {

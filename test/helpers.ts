@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
-import { placement, topology } from '../lib/index';
+import { topology } from '../lib/index';
 
 /** A buffer with data on every page, up to its last byte (so every page of its span is written). */
 export function filledBuffer(bytes: number, seed = 1): Buffer {
@@ -70,15 +70,4 @@ export function numaBalancing(): number {
   } catch {
     return 0;
   }
-}
-
-/** Transparent huge page memory (AnonHugePages, KiB) of the mapping that holds the view's first page. */
-export function anonHugePagesKiB(view: Uint8Array): number {
-  const address = placement(view).byteSpan.start;
-  const smaps = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
-  for (const mapping of smaps) {
-    const [start, end] = mapping.slice(0, mapping.indexOf(' ')).split('-').map((hex) => BigInt(`0x${hex}`));
-    if (address >= start && address < end) return Number(/AnonHugePages:\s+(\d+) kB/.exec(mapping)?.[1] ?? 0);
-  }
-  return 0;
 }

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import t from 'tap';
 import { migrateBuffer, migrateBufferSync, movePages, movePagesSync, NumaError, pageNodes, topology } from '../lib/index';
-import { absentNode, checksum, filledBuffer, freshMemory, memoryNodeIds, tally } from './helpers';
+import { absentNode, checksum, filledBuffer, freshMemory, memoryNodeIds, numaBalancing, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -32,7 +32,9 @@ t.test('sync and async give the same result; status on request', async (t) => {
   const async = await migrateBuffer(buffer, node, { status: true });
   t.ok(sync.status instanceof Int32Array);
   t.same(async.status, sync.status);
-  t.same({ ...async, elapsedNs: 0, moved: 0, alreadyOnNode: 0 }, { ...sync, elapsedNs: 0, moved: 0, alreadyOnNode: 0 });
+  // Timing, and what NUMA balancing happened to hide, may differ.
+  const comparable = (report: typeof sync) => ({ ...report, elapsedNs: 0, moved: 0, alreadyOnNode: 0, hidden: 0 });
+  t.same(comparable(async), comparable(sync));
   t.equal(async.alreadyOnNode, async.pages, 'second move: every page already there');
   t.equal(checksum(buffer), digest);
 });
@@ -91,15 +93,14 @@ t.test('bad arguments throw TypeError/RangeError naming the argument', async (t)
   t.throws(() => movePagesSync(buffer, new Int32Array(50)), { name: 'RangeError', message: /movePagesSync: expected `targets` to hold one node id per page/ });
 });
 
-t.test('movePages moves page by page and returns the kernel status', async (t) => {
-  const nodes = memoryNodeIds();
+t.test('movePages returns where each page is', async (t) => {
+  const node = memoryNodeIds()[0];
   const buffer = filledBuffer(64 * PAGE);
   const digest = checksum(buffer);
-  const count = pageNodes(buffer).length;
-  const targets = Int32Array.from({ length: count }, (_, page) => nodes[page % nodes.length]);
-  t.same(await movePages(buffer, targets), targets, 'status equals targets page by page');
+  const targets = new Int32Array(pageNodes(buffer).length).fill(node);
+  t.same(await movePages(buffer, targets), targets, 'async: status equals targets');
+  t.same(movePagesSync(buffer, targets), targets, 'sync: status equals targets');
   t.same(pageNodes(buffer), targets, 'read back');
-  t.same(movePagesSync(buffer, targets.slice().reverse().reverse()), targets);
   t.equal(checksum(buffer), digest);
   t.same(movePagesSync(new Uint8Array(0), new Int32Array(0)), new Int32Array(0), 'empty view, empty status');
 });
@@ -112,8 +113,12 @@ t.test('100 concurrent migrations all resolve with the data intact', async (t) =
   reports.forEach((report, index) => {
     t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `migration ${index} accounted; failed: ${JSON.stringify([...report.failed])}`);
   });
+  // Placement first: reading the data lets NUMA balancing (when on) move pages toward this CPU.
+  const where = tally(Int32Array.from(buffers.flatMap((buffer) => [...pageNodes(buffer)])));
+  const total = reports.reduce((sum, report) => sum + report.pages, 0);
+  if (numaBalancing() === 0) t.same(where, { [node]: total }, `all on node ${node}`);
+  else t.ok(where[node] >= total * 0.99, `all but what balancing moved back on node ${node}: ${JSON.stringify(where)}`);
   t.same(buffers.map(checksum), digests, 'every buffer intact');
-  t.ok(buffers.every((buffer) => pageNodes(buffer).every((entry) => entry === node)), `all on node ${node}`);
 });
 
 t.test('the async path keeps the memory alive when the caller drops it', async (t) => {

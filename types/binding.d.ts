@@ -2,17 +2,17 @@
 // Every view argument is a Uint8Array; the TypeScript layer normalizes user input.
 // test/binding.test.ts checks that the addon exports exactly these members.
 
-/** Status of each page: a node id, or a negative errno (-ENOENT = not present). */
+/** Status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden, node unknown). */
 export interface NativeQueryResult {
   status: Int32Array;
-  /** Pages the kernel's query did not show although present (NUMA balancing). */
+  /** Present pages NUMA balancing hid from the kernel's query. */
   hidden: number;
 }
 
 export interface NativeMigrateResult {
   /** Node of each page before the move (as queryPages reports it). */
   before: Int32Array;
-  /** move_pages status of each page: the node it is on now, or a negative errno. */
+  /** Where each page is after the move (read back), or a negative errno: why it is not on its target. */
   status: Int32Array;
   hidden: number;
   elapsedNs: number;
@@ -24,12 +24,19 @@ export interface NativeSystemError extends Error {
   syscall: string;
 }
 
+/** A memory policy in the kernel's numbers (MPOL_* mode, MPOL_F_* flags). */
+export interface NativePolicy {
+  mode: number;
+  flags: number;
+  nodes: number[];
+}
+
 export interface NativeBinding {
   readonly pageSize: number;
   currentCpu(): { cpu: number; node: number };
   queryPages(view: Uint8Array): NativeQueryResult;
-  /** The whole pages a view touches: address of the first and how many. */
-  spanOf(view: Uint8Array): { start: bigint; pages: number };
+  /** The whole pages a view touches: the view's address, the first page's, how many pages. */
+  spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
   /** flags: MPOL_MF_MOVE (2) or MPOL_MF_MOVE_ALL (4). */
   migrate(view: Uint8Array, target: number | Int32Array, flags: number, prefault: boolean): NativeMigrateResult;
@@ -39,4 +46,29 @@ export interface NativeBinding {
     flags: number,
     prefault: boolean,
   ): Promise<NativeMigrateResult>;
+  /** mbind on the view's whole pages; moveFlags: MPOL_MF_STRICT | MOVE | MOVE_ALL. */
+  bindRange(view: Uint8Array, mode: number, flags: number, nodes: number[], moveFlags: number): void;
+  /** get_mempolicy(MPOL_F_ADDR) for the view's first page. */
+  rangePolicy(view: Uint8Array): NativePolicy;
+  /** get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) for the view's first byte (allocates the page). */
+  nodeOfAddress(view: Uint8Array): number;
+  threadPolicy(): NativePolicy;
+  setThreadPolicy(mode: number, flags: number, nodes: number[]): void;
+  setHomeNode(view: Uint8Array, node: number): void;
+  /** migrate_pages; returns the number of pages not moved. */
+  migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): number;
+  /**
+   * mmap + mbind before first touch; unmapped by a finalizer, accounted as external memory.
+   * hugePages: true MADV_HUGEPAGE, false MADV_NOHUGEPAGE, undefined the system's default.
+   */
+  allocate(
+    bytes: number,
+    mode: number,
+    flags: number,
+    nodes: number[],
+    hugePages: boolean | undefined,
+    asArrayBuffer: boolean,
+  ): Buffer | ArrayBuffer;
+  threadAffinity(): number[];
+  setThreadAffinity(cpus: number[]): void;
 }

@@ -16,8 +16,9 @@ MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* aft
   if (request.prefault) {
     if (int err = prefault_write(request.span)) return fail(err, "madvise");
   }
-  // Querying first also makes pages hidden by NUMA balancing visible to the move.
-  if (int err = query_nodes(request.span, before, &outcome.stats)) return fail(err, "move_pages");
+  // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
+  if (int err = query_nodes(request.span, before, &outcome.stats, HiddenPages::kReveal))
+    return fail(err, "move_pages");
   if (int err = move_to_nodes(request.span, request.targets, request.node, request.flags, after,
                               &outcome.stats))
     return fail(err, "move_pages");

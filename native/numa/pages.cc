@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "frames.h"
+
 namespace numa {
 namespace {
 
@@ -27,7 +29,9 @@ constexpr int kMpolFAddr = 1 << 1;  // get_mempolicy: for the page at addr
 
 // /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst).
 constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapSwapEntry = 1ull << 62;  // swapped out, or being migrated
 constexpr uint64_t kPagemapExclusive = 1ull << 56;
+constexpr uint64_t kPagemapFrameMask = (1ull << 55) - 1;  // zero without CAP_SYS_ADMIN
 
 bool kernel_says_absent(int32_t status) { return status == -ENOENT || status == -EFAULT; }
 
@@ -53,8 +57,20 @@ int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
   return result;
 }
 
+// 1 when a page the query found absent has a swap-type entry: it is being
+// migrated (or swapped out); 0 when none has; or a negative errno.
+int some_in_flux(PageSpan chunk, const int32_t* where) {
+  if (std::find(where, where + chunk.count, kNotPresent) == where + chunk.count) return 0;
+  std::vector<uint64_t> entries(chunk.count);
+  if (int err = read_pagemap(chunk.start, chunk.count, entries.data())) return err;
+  for (size_t i = 0; i < chunk.count; i++)
+    if (where[i] == kNotPresent && (entries[i] & kPagemapSwapEntry)) return 1;
+  return 0;
+}
+
 // The node of the page at `address`, faulting it in if NUMA balancing has
-// made it inaccessible. Kernel-side access: an unmapped address gives EFAULT.
+// made it inaccessible: the fault may also migrate it to this CPU's node.
+// Kernel-side access: an unmapped address gives EFAULT, never a crash.
 int32_t node_by_fault(uintptr_t address) {
   int node = -1;
   if (syscall(SYS_get_mempolicy, &node, nullptr, 0ul, address, kMpolFNode | kMpolFAddr) != 0)
@@ -62,11 +78,24 @@ int32_t node_by_fault(uintptr_t address) {
   return node;
 }
 
+// The node of a hidden page: from its frame number while it is untouched,
+// else (revealing) from the fault that makes it visible.
+int32_t hidden_page_node(uint64_t entry, uintptr_t address, HiddenPages hidden, FrameNodes& frames) {
+  uint64_t frame = entry & kPagemapFrameMask;
+  int32_t node = frame ? frames.node_of(frame) : -1;
+  if (hidden == HiddenPages::kReveal) {
+    int32_t faulted = node_by_fault(address);
+    if (node < 0) node = faulted;
+  }
+  return node >= 0 ? node : kHiddenNodeUnknown;
+}
+
 // Replaces the kernel's "absent" answers with the truth from pagemap:
 // not present, the shared zero page (not the buffer's own, never moved) or a
-// present page hidden by NUMA balancing, which is looked up by address.
-int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats) {
+// present page hidden by NUMA balancing.
+int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages hidden) {
   std::vector<uint64_t> entries;
+  FrameNodes frames;
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     size_t n = std::min(kChunkPages, span.count - first);
     if (std::none_of(status + first, status + first + n, kernel_says_absent)) continue;
@@ -81,20 +110,20 @@ int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats) {
         page_status = kNotPresent;
         continue;
       }
-      page_status = node_by_fault(span.start + (first + i) * page_size());
+      page_status = hidden_page_node(entries[i], span.start + (first + i) * page_size(), hidden, frames);
       if (stats) stats->hidden++;
     }
   }
   return 0;
 }
 
-// When some pages of a chunk were left behind the chunk is offered again:
-// busy pages (locked, under writeback, or a transparent huge page another
-// thread is migrating) settle within milliseconds. Waits double from 1 ms.
-// Attempts stop after three in a row that moved nothing more (a huge page
-// whose subpages target different nodes can never settle).
-constexpr int kMoveAttempts = 8;
-constexpr int kAttemptsWithoutProgress = 3;
+// When pages of a chunk were left behind with an error (busy: locked, under
+// writeback, being migrated by another thread or collapsed into a huge page;
+// or hidden by NUMA balancing) the chunk is offered again. Waits double from
+// 1 ms, about a second in all. A page the kernel reported moved but is
+// elsewhere (a huge page whose subpages target different nodes) would not
+// settle: not retried.
+constexpr int kMoveAttempts = 11;
 
 void wait_before_attempt(int attempt) {
   timespec pause = {0, (1L << (attempt - 2)) * 1000000L};
@@ -113,25 +142,37 @@ constexpr int32_t kUnset = INT32_MIN;
 int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int32_t* status,
                QueryStats* stats) {
   std::vector<int32_t> where(chunk.count);
-  size_t fewest_left = SIZE_MAX;
-  int without_progress = 0;
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) wait_before_attempt(attempt);
     std::fill(status, status + chunk.count, kUnset);
     long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
     if (rc < 0) return -errno;
+    // Read back without touching: a fault on a page already on its target
+    // could make NUMA balancing move it away again.
     if (int err = query_nodes(chunk, where.data(), stats)) return err;
-    size_t left = 0;
+    bool worth_retrying = false;
     for (size_t i = 0; i < chunk.count; i++) {
+      bool unknown = where[i] == kHiddenNodeUnknown;
       bool elsewhere = where[i] >= 0 && where[i] != nodes[i];
-      bool kernel_error_stands = elsewhere && status[i] < 0 && status[i] != kUnset;
-      if (!kernel_error_stands) status[i] = where[i];
-      left += elsewhere;
+      bool kernel_failed = status[i] < 0;  // an errno, or kUnset
+      if ((elsewhere || unknown) && kernel_failed) {
+        // Hidden from the move by NUMA balancing (the kernel answered EFAULT
+        // or ENOENT): faulting it back in lets the next attempt move it.
+        if (unknown || kernel_says_absent(status[i])) node_by_fault(chunk.start + i * page_size());
+        worth_retrying = true;
+      }
+      bool kernel_error_stands = elsewhere && kernel_failed && status[i] != kUnset;
+      // Hidden since the move with its node unreadable: the kernel's own status is the best answer.
+      bool kernel_status_stands = unknown && status[i] != kUnset;
+      if (!kernel_error_stands && !kernel_status_stands) status[i] = where[i];
     }
-    without_progress = left < fewest_left ? 0 : without_progress + 1;
-    fewest_left = std::min(fewest_left, left);
-    if (left == 0 || without_progress == kAttemptsWithoutProgress || attempt == kMoveAttempts)
-      return 0;
+    // A page another thread is migrating reads as absent for a moment.
+    if (!worth_retrying && attempt < kMoveAttempts) {
+      int in_flux = some_in_flux(chunk, where.data());
+      if (in_flux < 0) return in_flux;
+      worth_retrying = in_flux > 0;
+    }
+    if (!worth_retrying || attempt == kMoveAttempts) return 0;
   }
 }
 
@@ -154,7 +195,7 @@ PageSpan span_of(uintptr_t address, size_t length) {
   return {start, (end - start) / page_size()};
 }
 
-int query_nodes(PageSpan span, int32_t* status, QueryStats* stats) try {
+int query_nodes(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages hidden) try {
   std::vector<void*> addresses(std::min(kChunkPages, span.count));
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     PageSpan chunk = {span.start + first * page_size(), std::min(kChunkPages, span.count - first)};
@@ -162,7 +203,7 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats) try {
     if (syscall(SYS_move_pages, 0, chunk.count, addresses.data(), nullptr, status + first, 0) < 0)
       return -errno;
   }
-  return resolve_absent(span, status, stats);
+  return resolve_absent(span, status, stats, hidden);
 } catch (const std::bad_alloc&) {
   return -ENOMEM;
 }

@@ -21,6 +21,16 @@ PageSpan span_of(uintptr_t address, size_t length);
 // Every page the process has no page of its own for (never touched, or only
 // the shared zero page) is reported as kNotPresent on every kernel version.
 constexpr int32_t kNotPresent = -2;  // -ENOENT
+// A present page NUMA balancing hid from the kernel's query whose node could
+// not be read without touching it (no CAP_SYS_ADMIN for frame numbers).
+// Below -4095, so never a kernel errno.
+constexpr int32_t kHiddenNodeUnknown = -4096;
+
+// What to do with a present page NUMA balancing hid from the kernel's query.
+enum class HiddenPages {
+  kLookUp,  // read its node from its frame number where visible; never touch it
+  kReveal,  // also fault it back in so that a move can see it (the fault may move it)
+};
 
 // Counts of how the truth about pages was established.
 struct QueryStats {
@@ -30,7 +40,8 @@ struct QueryStats {
 // status[i] = node of page i, or a negative errno. Pages the kernel reports as
 // absent are checked against /proc/self/pagemap so a present page is never
 // reported as not present.
-int query_nodes(PageSpan span, int32_t* status, QueryStats* stats);
+int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
+                HiddenPages hidden = HiddenPages::kLookUp);
 
 // Moves page i to targets[i] (or every page to `node` when targets is null).
 // status[i]: the node the page is on afterwards (read back from the kernel),

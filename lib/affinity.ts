@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { native } from './binding';
+import { invalidRange, invalidType, rethrowAsNumaError } from './errors';
+import { migrateBuffer, type MigrateOptions, type MigrationReport } from './migrate';
+import { currentCpu, topology } from './topology';
+import { idArgument, nodeArgument } from './validate';
+
+/** The CPUs the calling thread may run on (sched_getaffinity). */
+export function threadAffinity(): number[] {
+  try {
+    return native.threadAffinity();
+  } catch (error) {
+    rethrowAsNumaError(error, 'threadAffinity', 'for the calling thread');
+  }
+}
+
+/** The node a CPU belongs to. */
+export function nodeOfCpu(cpu: number): number {
+  if (typeof cpu !== 'number') throw invalidType('nodeOfCpu', 'cpu', 'a CPU id', cpu);
+  const node = topology().nodes.find((candidate) => candidate.cpus.includes(cpu));
+  if (!node) throw invalidRange('nodeOfCpu', 'cpu', `an online CPU id`, cpu);
+  return node.id;
+}
+
+function cpusOfNode(node: number, fn: string): number[] {
+  const found = topology().nodes.find((candidate) => candidate.id === node);
+  if (!found) throw invalidRange(fn, 'target.node', `an online node (${topology().online.join(', ')})`, node);
+  if (found.cpus.length === 0) throw invalidRange(fn, 'target.node', 'a node with CPUs (this one has memory only)', node);
+  return found.cpus;
+}
+
+/**
+ * Restricts the calling thread (main thread or worker) to `cpus`, or to the
+ * CPUs of `{ node }` (sched_setaffinity). Returns the CPUs it may now run on.
+ */
+export function pinThread(target: number[] | { node: number }): number[] {
+  const fn = 'pinThread';
+  let cpus: number[];
+  if (Array.isArray(target)) {
+    cpus = target;
+    if (cpus.length === 0) throw invalidRange(fn, 'target', 'at least one CPU id', cpus);
+    cpus.forEach((cpu, index) => idArgument(cpu, fn, `target[${index}]`, 'CPU'));
+  } else if (target !== null && typeof target === 'object') {
+    cpus = cpusOfNode(nodeArgument(target.node, fn, 'target.node'), fn);
+  } else {
+    throw invalidType(fn, 'target', 'an array of CPU ids or { node }', target);
+  }
+  try {
+    native.setThreadAffinity(cpus);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `to CPUs [${cpus.join(', ')}]`);
+  }
+  return threadAffinity();
+}
+
+/** The node the calling thread runs near: the one node of all its allowed CPUs, else the current CPU's. */
+export function nodeOfThread(): number {
+  const nodes = new Set(threadAffinity().map(nodeOfCpu));
+  return nodes.size === 1 ? [...nodes][0] : currentCpu().node;
+}
+
+/** Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread(). */
+export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: MigrateOptions): Promise<MigrationReport> {
+  return migrateBuffer(view, nodeOfThread(), options);
+}
+
+/**
+ * Starts a worker_threads Worker that first pins itself to the CPUs of `node`
+ * and sets its memory policy to prefer `node`, then runs `filename` (a
+ * CommonJS module; relative to the current directory) with the given options
+ * (workerData and the rest).
+ */
+export function startWorkerOnNode(filename: string, node: number, options?: WorkerOptions): Worker {
+  const fn = 'startWorkerOnNode';
+  if (typeof filename !== 'string') throw invalidType(fn, 'filename', 'a module path', filename);
+  cpusOfNode(nodeArgument(node, fn), fn);
+  // The compiled package entry, also when this module runs from source (tests).
+  const entry = path.join(__dirname, '..', 'dist', 'index.js');
+  const preamble = [
+    `const numaplace = require(${JSON.stringify(entry)});`,
+    `numaplace.pinThread({ node: ${node} });`,
+    `numaplace.setThreadPolicy({ mode: 'preferred', nodes: [${node}] });`,
+    `require(${JSON.stringify(path.resolve(filename))});`,
+  ].join('\n');
+  return new Worker(preamble, { ...options, eval: true });
+}

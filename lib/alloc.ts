@@ -1,0 +1,62 @@
+import { native } from './binding';
+import { invalidRange, invalidType, rethrowAsNumaError } from './errors';
+import { type PolicySpec, policyArguments } from './policy';
+import { unusableNodeError } from './topology';
+import { booleanOption, nodeArgument, optionsArgument } from './validate';
+
+export interface AllocOptions {
+  /**
+   * true: ask for transparent huge pages (MADV_HUGEPAGE); false: refuse them (MADV_NOHUGEPAGE),
+   * so that pages are placed one by one; unset: the system's THP setting decides.
+   */
+  hugePages?: boolean;
+  /** Return an ArrayBuffer instead of a Buffer. */
+  arrayBuffer?: boolean;
+}
+
+function sizeArgument(value: unknown, fn: string): number {
+  if (typeof value !== 'number') throw invalidType(fn, 'size', 'a positive integer byte count', value);
+  if (!Number.isSafeInteger(value) || value < 1) throw invalidRange(fn, 'size', 'a positive integer byte count', value);
+  return value;
+}
+
+function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOptions | undefined): Buffer | ArrayBuffer {
+  const bytes = sizeArgument(size, fn);
+  const [mode, flags, nodes] = policyArguments(spec, fn);
+  const { hugePages, arrayBuffer } = optionsArgument(options, fn);
+  const huge = hugePages === undefined ? undefined : booleanOption(hugePages, fn, 'hugePages');
+  const asArrayBuffer = booleanOption(arrayBuffer, fn, 'arrayBuffer');
+  for (const node of nodes) {
+    const unusable = unusableNodeError(fn, node, 'mbind');
+    if (unusable) throw unusable;
+  }
+  try {
+    return native.allocate(bytes, mode, flags, nodes, huge, asArrayBuffer);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `for ${bytes} bytes, mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
+  }
+}
+
+/**
+ * Page-aligned memory whose pages are all allocated on `node` (MPOL_BIND set
+ * before the first touch), unmapped when collected.
+ */
+export function allocOnNode(size: number, node: number, options?: AllocOptions & { arrayBuffer?: false }): Buffer;
+export function allocOnNode(size: number, node: number, options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
+export function allocOnNode(size: number, node: number, options?: AllocOptions): Buffer | ArrayBuffer {
+  return allocate('allocOnNode', size, { mode: 'bind', nodes: [nodeArgument(node, 'allocOnNode')] }, options);
+}
+
+/** Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE). */
+export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions & { arrayBuffer?: false }): Buffer;
+export function allocInterleaved(size: number, nodes: number[], options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
+export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions): Buffer | ArrayBuffer {
+  return allocate('allocInterleaved', size, { mode: 'interleave', nodes }, options);
+}
+
+/** Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL). */
+export function allocLocal(size: number, options?: AllocOptions & { arrayBuffer?: false }): Buffer;
+export function allocLocal(size: number, options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
+export function allocLocal(size: number, options?: AllocOptions): Buffer | ArrayBuffer {
+  return allocate('allocLocal', size, { mode: 'local' }, options);
+}

@@ -1,0 +1,238 @@
+import { constants } from 'node:os';
+import { native } from './binding';
+import { capabilities } from './capabilities';
+import {
+  MPOL_F_NUMA_BALANCING,
+  MPOL_F_RELATIVE_NODES,
+  MPOL_F_STATIC_NODES,
+  MPOL_MF_MOVE,
+  MPOL_MF_MOVE_ALL,
+  MPOL_MF_STRICT,
+  POLICY_MODES,
+  type PolicyMode,
+} from './mempolicy';
+import { invalidRange, invalidType, NumaError, rethrowAsNumaError } from './errors';
+import { PAGE_NOT_PRESENT, pageNodes } from './pages';
+import { unusableNodeError } from './topology';
+import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
+
+
+export type { PolicyMode } from './mempolicy';
+
+export interface PolicySpec {
+  mode: PolicyMode;
+  /** Node ids; none for 'default' and 'local', exactly one for 'preferred'. */
+  nodes?: number[];
+  /** MPOL_F_STATIC_NODES: the nodes stay as given when the cpuset changes. */
+  staticNodes?: boolean;
+  /** MPOL_F_RELATIVE_NODES: nodes are indexes into the cpuset's allowed nodes. */
+  relativeNodes?: boolean;
+}
+
+export interface Policy {
+  mode: PolicyMode;
+  nodes: number[];
+  flags: { staticNodes: boolean; relativeNodes: boolean; numaBalancing: boolean };
+}
+
+/** Validated (mode number, flags, nodes) of a policy spec. */
+export function policyArguments(spec: unknown, fn: string, arg = 'policy'): [number, number, number[]] {
+  if (spec === null || typeof spec !== 'object') throw invalidType(fn, arg, 'a policy object { mode, nodes }', spec);
+  const { mode, nodes = [], staticNodes, relativeNodes } = spec as Partial<PolicySpec>;
+  if (typeof mode !== 'string' || !(mode in POLICY_MODES)) {
+    throw invalidType(fn, `${arg}.mode`, `one of ${Object.keys(POLICY_MODES).join(', ')}`, mode);
+  }
+  if (!Array.isArray(nodes)) throw invalidType(fn, `${arg}.nodes`, 'an array of node ids', nodes);
+  nodes.forEach((node, index) => nodeArgument(node, fn, `${arg}.nodes[${index}]`));
+  const wantsNodes = mode !== 'default' && mode !== 'local';
+  if (!wantsNodes && nodes.length > 0) throw invalidRange(fn, `${arg}.nodes`, `no nodes for mode '${mode}'`, nodes);
+  if (wantsNodes && nodes.length === 0) throw invalidRange(fn, `${arg}.nodes`, `at least one node for mode '${mode}'`, nodes);
+  if (mode === 'preferred' && nodes.length !== 1) {
+    throw invalidRange(fn, `${arg}.nodes`, "exactly one node for mode 'preferred' (use 'preferred-many')", nodes);
+  }
+  const flags =
+    (booleanOption(staticNodes, fn, 'staticNodes') ? MPOL_F_STATIC_NODES : 0) |
+    (booleanOption(relativeNodes, fn, 'relativeNodes') ? MPOL_F_RELATIVE_NODES : 0);
+  checkModeSupported(mode, fn);
+  return [POLICY_MODES[mode], flags, nodes];
+}
+
+function checkModeSupported(mode: PolicyMode, fn: string): void {
+  const support = capabilities().modes[mode];
+  if (!support.supported) {
+    throw new NumaError(`${fn}: policy mode '${mode}' is not supported here: ${support.reason}`, {
+      errno: -constants.errno.EOPNOTSUPP,
+      syscall: 'mbind',
+    });
+  }
+}
+
+function policyFromNative(raw: { mode: number; flags: number; nodes: number[] }): Policy {
+  const mode = (Object.keys(POLICY_MODES) as PolicyMode[]).find((name) => POLICY_MODES[name] === raw.mode) ?? 'default';
+  return {
+    mode,
+    nodes: raw.nodes,
+    flags: {
+      staticNodes: (raw.flags & MPOL_F_STATIC_NODES) !== 0,
+      relativeNodes: (raw.flags & MPOL_F_RELATIVE_NODES) !== 0,
+      numaBalancing: (raw.flags & MPOL_F_NUMA_BALANCING) !== 0,
+    },
+  };
+}
+
+/** The page-aligned range a view covers and the bytes of it beyond the view. */
+export interface PageRange {
+  pages: number;
+  byteSpan: { start: bigint; end: bigint };
+  /** Bytes in the range before and after the view: changed too, though not the caller's. */
+  beyondView: { before: number; after: number };
+}
+
+function pageRange(view: Uint8Array, fn: string, expandToPages: boolean): PageRange {
+  const span = native.spanOf(view);
+  const end = span.start + BigInt(span.pages * native.pageSize);
+  const before = Number(span.address - span.start);
+  const after = Number(end - span.address) - view.byteLength;
+  if ((before !== 0 || after !== 0) && !expandToPages) {
+    throw new RangeError(
+      `${fn}: the view does not cover whole pages (${before} bytes before it and ${after} after it share its pages); ` +
+        'a policy applies to whole pages: pass { expandToPages: true } to change those bytes too',
+    );
+  }
+  return { pages: span.pages, byteSpan: { start: span.start, end }, beyondView: { before, after } };
+}
+
+export interface BindOptions extends PolicySpec {
+  /** Migrate pages already allocated to fit the policy (MPOL_MF_MOVE). */
+  move?: boolean;
+  /** Also pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
+  moveAll?: boolean;
+  /** Fail with EIO, counting them, when existing pages do not fit the policy after the call. */
+  strict?: boolean;
+  /** Allow a view that does not cover whole pages: the policy then applies to its whole pages. */
+  expandToPages?: boolean;
+}
+
+export interface BindReport extends PageRange {
+  policy: Policy;
+}
+
+/**
+ * Sets the memory policy of the pages a view covers (mbind). The kernel
+ * splits its mappings at the range's edges; pages allocated later follow the
+ * policy, existing ones move only with `move`.
+ */
+export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
+  const fn = 'bindBuffer';
+  const bytes = byteView(view, fn);
+  const spec = optionsArgument(options, fn) as BindOptions;
+  const [mode, flags, nodes] = policyArguments(spec, fn, 'options');
+  const moveAll = booleanOption(spec.moveAll, fn, 'moveAll');
+  const move = booleanOption(spec.move, fn, 'move') || moveAll;
+  const strict = booleanOption(spec.strict, fn, 'strict');
+  const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
+  if (range.pages === 0) return { ...range, policy: policyFromNative({ mode, flags, nodes }) };
+  // A node that cannot hold pages is an error, except as a mere preference or a cpuset-relative index.
+  const nodesMustHoldPages = !spec.relativeNodes && spec.mode !== 'preferred' && spec.mode !== 'preferred-many';
+  for (const node of nodesMustHoldPages ? nodes : []) {
+    const unusable = unusableNodeError(fn, node, 'mbind');
+    if (unusable) throw unusable;
+  }
+  const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
+  try {
+    native.bindRange(bytes, mode, flags, nodes, moveFlags);
+  } catch (error) {
+    if ((error as { errno?: number }).errno === -constants.errno.EIO) throw strictFailure(fn, bytes, nodes, error);
+    rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
+  }
+  return { ...range, policy: bufferPolicy(bytes) };
+}
+
+function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unknown): NumaError {
+  const outside = pageNodes(view).filter((node) => node !== PAGE_NOT_PRESENT && !nodes.includes(node)).length;
+  const error = new NumaError(
+    `${fn}: ${outside} pages could not be moved onto nodes [${nodes.join(', ')}] (EIO, strict)`,
+    { errno: -constants.errno.EIO, syscall: 'mbind' },
+  );
+  (error as NumaError & { pagesNotMoved: number }).pagesNotMoved = outside;
+  error.cause = cause;
+  return error;
+}
+
+/** The policy of the pages holding the view's first byte (get_mempolicy MPOL_F_ADDR). */
+export function bufferPolicy(view: MemoryView): Policy {
+  const bytes = byteView(view, 'bufferPolicy');
+  try {
+    return policyFromNative(native.rangePolicy(bytes));
+  } catch (error) {
+    rethrowAsNumaError(error, 'bufferPolicy', `for a view of ${bytes.byteLength} bytes`);
+  }
+}
+
+/**
+ * The node of the page holding the view's first byte (get_mempolicy MPOL_F_NODE | MPOL_F_ADDR).
+ * Unlike pageNodes(), the kernel faults the page in for reading: a never-written page then maps
+ * the shared zero page, whose node is reported.
+ */
+export function nodeOfAddress(view: MemoryView): number {
+  const bytes = byteView(view, 'nodeOfAddress');
+  if (bytes.byteLength === 0) throw new RangeError('nodeOfAddress: the view is empty: it has no first byte');
+  try {
+    return native.nodeOfAddress(bytes);
+  } catch (error) {
+    rethrowAsNumaError(error, 'nodeOfAddress', 'for the first byte of the view');
+  }
+}
+
+/** The memory policy of the calling thread (the main thread or a worker). */
+export function threadPolicy(): Policy {
+  try {
+    return policyFromNative(native.threadPolicy());
+  } catch (error) {
+    rethrowAsNumaError(error, 'threadPolicy', 'for the calling thread');
+  }
+}
+
+export interface ThreadPolicySpec extends PolicySpec {
+  /** MPOL_F_NUMA_BALANCING: let NUMA balancing move pages within the bound nodes (Linux 5.15+, 'bind' only). */
+  numaBalancing?: boolean;
+}
+
+/** Sets the memory policy of the calling thread: where its future allocations go (set_mempolicy). */
+export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
+  const fn = 'setThreadPolicy';
+  const [mode, flags, nodes] = policyArguments(spec, fn);
+  const balancing = booleanOption(spec.numaBalancing, fn, 'numaBalancing') ? MPOL_F_NUMA_BALANCING : 0;
+  try {
+    native.setThreadPolicy(mode, flags | balancing, nodes);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `to mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
+  }
+  return threadPolicy();
+}
+
+/**
+ * Sets the home node of the pages a view covers (set_mempolicy_home_node,
+ * Linux 5.17+): allocations prefer the allowed node nearest to it. Applies to
+ * ranges with a 'bind' or 'preferred-many' policy.
+ */
+export function setHomeNode(view: MemoryView, node: number, options?: { expandToPages?: boolean }): PageRange {
+  const fn = 'setHomeNode';
+  const bytes = byteView(view, fn);
+  const home = nodeArgument(node, fn);
+  const { expandToPages } = optionsArgument(options, fn);
+  const range = pageRange(bytes, fn, booleanOption(expandToPages, fn, 'expandToPages'));
+  if (!capabilities().homeNode.supported) {
+    throw new NumaError(`${fn}: ${capabilities().homeNode.reason}`, {
+      errno: -constants.errno.EOPNOTSUPP,
+      syscall: 'set_mempolicy_home_node',
+    });
+  }
+  if (range.pages === 0) return range;
+  try {
+    native.setHomeNode(bytes, home);
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `to node ${home} (the range needs a 'bind' or 'preferred-many' policy)`);
+  }
+  return range;
+}

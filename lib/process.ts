@@ -1,0 +1,132 @@
+import { constants } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
+import { native } from './binding';
+import { invalidRange, invalidType, NumaError, rethrowAsNumaError } from './errors';
+import { nodeArgument } from './validate';
+
+function pidArgument(value: unknown, fn: string): number {
+  if (typeof value !== 'number') throw invalidType(fn, 'pid', 'a process id', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0x3fffffff) throw invalidRange(fn, 'pid', 'a process id (0 = this process)', value);
+  return value;
+}
+
+function nodeList(value: unknown, fn: string, arg: string): number[] {
+  if (!Array.isArray(value)) throw invalidType(fn, arg, 'an array of node ids', value);
+  if (value.length === 0) throw invalidRange(fn, arg, 'at least one node id', value);
+  return value.map((node, index) => nodeArgument(node, fn, `${arg}[${index}]`));
+}
+
+const EXPLANATIONS: Record<string, string> = {
+  EPERM: 'moving the pages of another user\'s process needs CAP_SYS_NICE',
+  ESRCH: 'no such process',
+  EINVAL: 'a node is not allowed or the node lists do not match',
+};
+
+/**
+ * Moves every page of process `pid` (0 = this one) that is on a node of
+ * `fromNodes` to the node at the same position in `toNodes` (migrate_pages),
+ * like `migratepages pid from to`. Returns how many pages could not be moved.
+ */
+export function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
+  const fn = 'migrateProcess';
+  const target = pidArgument(pid, fn);
+  const from = nodeList(fromNodes, fn, 'fromNodes');
+  const to = nodeList(toNodes, fn, 'toNodes');
+  try {
+    return { notMoved: native.migrateProcess(target, from, to) };
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    const explanation = typeof errno === 'number' ? EXPLANATIONS[getSystemErrorName(errno)] : undefined;
+    rethrowAsNumaError(error, fn, `for pid ${target}, nodes [${from.join(', ')}] → [${to.join(', ')}]`, explanation ? `; ${explanation}` : '');
+  }
+}
+
+export type MappingKind = 'heap' | 'stack' | 'anon' | 'file' | 'huge' | 'other';
+
+export interface MappingPlacement {
+  start: bigint;
+  kind: MappingKind;
+  /** The policy as numa_maps shows it, e.g. 'default', 'bind:1', 'interleave:0-1'. */
+  policy: string;
+  file?: string;
+  pageSizeKiB: number;
+  pages: number;
+  byNode: Map<number, number>;
+}
+
+export interface ProcessPlacement {
+  pid: number;
+  mappings: MappingPlacement[];
+  /** Bytes per node for each kind of mapping, like `numastat -p`. */
+  bytesByKind: Record<MappingKind, Map<number, number>>;
+  bytesByNode: Map<number, number>;
+}
+
+function mappingKind(fields: Map<string, string>): MappingKind {
+  if (fields.has('heap')) return 'heap';
+  if (fields.has('stack')) return 'stack';
+  if (fields.has('huge')) return 'huge';
+  if (fields.has('file')) return 'file';
+  if (fields.has('anon')) return 'anon';
+  return 'other';
+}
+
+/** Parses numa_maps text (one line per mapping: address, policy, key=value fields). */
+export function parseNumaMaps(text: string): MappingPlacement[] {
+  const mappings: MappingPlacement[] = [];
+  for (const line of text.split('\n')) {
+    const [address, policy, ...rest] = line.trim().split(/\s+/);
+    if (!address || !policy) continue;
+    const fields = new Map(rest.map((field) => [field.split('=')[0], field.slice(field.indexOf('=') + 1)] as const));
+    const byNode = new Map<number, number>();
+    let pages = 0;
+    for (const [key, value] of fields) {
+      if (/^N\d+$/.test(key)) {
+        byNode.set(Number(key.slice(1)), Number(value));
+        pages += Number(value);
+      }
+    }
+    mappings.push({
+      start: BigInt(`0x${address}`),
+      kind: mappingKind(fields),
+      policy,
+      ...(fields.has('file') ? { file: fields.get('file') } : {}),
+      pageSizeKiB: Number(fields.get('kernelpagesize_kB') ?? 4),
+      pages,
+      byNode,
+    });
+  }
+  return mappings;
+}
+
+/** Where the memory of process `pid` (0 = this one) lives, per mapping and per node, from /proc/<pid>/numa_maps. */
+export function processPlacement(pid: number): ProcessPlacement {
+  const fn = 'processPlacement';
+  const target = pidArgument(pid, fn);
+  const file = `/proc/${target === 0 ? 'self' : target}/numa_maps`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const cause = error as NodeJS.ErrnoException;
+    const numaError = new NumaError(`${fn}: cannot read ${file}: ${cause.code}`, {
+      errno: cause.errno ?? -constants.errno.EIO,
+      syscall: 'open',
+    });
+    numaError.cause = error;
+    throw numaError;
+  }
+  const mappings = parseNumaMaps(text);
+  const kinds: MappingKind[] = ['heap', 'stack', 'anon', 'file', 'huge', 'other'];
+  const bytesByKind = Object.fromEntries(kinds.map((kind) => [kind, new Map<number, number>()])) as ProcessPlacement['bytesByKind'];
+  const bytesByNode = new Map<number, number>();
+  for (const mapping of mappings) {
+    for (const [node, pages] of mapping.byNode) {
+      const bytes = pages * mapping.pageSizeKiB * 1024;
+      bytesByKind[mapping.kind].set(node, (bytesByKind[mapping.kind].get(node) ?? 0) + bytes);
+      bytesByNode.set(node, (bytesByNode.get(node) ?? 0) + bytes);
+    }
+  }
+  return { pid: target, mappings, bytesByKind, bytesByNode };
+}

@@ -1,0 +1,79 @@
+import { once } from 'node:events';
+import path from 'node:path';
+import t from 'tap';
+import {
+  allocLocal,
+  currentCpu,
+  nodeOfCpu,
+  nodeOfThread,
+  pageNodes,
+  pinThread,
+  placeNear,
+  startWorkerOnNode,
+  threadAffinity,
+  topology,
+} from '../lib/index';
+import { multiNodeOrSkip, tally } from './helpers';
+
+t.test('pinThread restricts the calling thread; threadAffinity reads it back', async (t) => {
+  const original = threadAffinity();
+  t.same(original, topology().allowedCpus, 'initially every allowed CPU');
+  const cpu = original.at(-1)!;
+  t.same(pinThread([cpu]), [cpu]);
+  t.equal(currentCpu().cpu, cpu, 'now running there');
+  t.equal(nodeOfThread(), nodeOfCpu(cpu));
+  const node = topology().nodes.find((candidate) => candidate.cpus.length > 0)!;
+  t.same(pinThread({ node: node.id }), node.cpus, 'pinned to a node: its CPUs');
+  t.same(pinThread(original), original, 'restored');
+  t.throws(() => pinThread([]), RangeError);
+  t.throws(() => pinThread('0' as unknown as number[]), TypeError);
+  t.throws(() => nodeOfCpu(100000), { name: 'RangeError', message: /nodeOfCpu/ });
+});
+
+t.test('nodeOfCpu matches topology', async (t) => {
+  for (const node of topology().nodes) for (const cpu of node.cpus) t.equal(nodeOfCpu(cpu), node.id);
+});
+
+t.test('placeNear moves a view to the node of the pinned thread', async (t) => {
+  const original = threadAffinity();
+  const nodes = topology().nodes.filter((node) => node.hasCpu && node.hasMemory);
+  for (const node of nodes) {
+    pinThread({ node: node.id });
+    const memory = allocLocal(4 * 2 ** 20);
+    memory.fill(5);
+    const report = await placeNear(memory);
+    t.equal(report.node, node.id);
+    t.same(tally(pageNodes(memory)), { [node.id]: report.pages }, `all on node ${node.id}`);
+  }
+  pinThread(original);
+});
+
+t.test('startWorkerOnNode: the worker runs on the node and prefers its memory', async (t) => {
+  const nodes = topology().nodes.filter((node) => node.hasCpu && node.hasMemory);
+  for (const node of nodes) {
+    const worker = startWorkerOnNode(path.join(__dirname, 'fixtures/report-placement.js'), node.id, {
+      workerData: { greeting: 'hello' },
+    });
+    const [report] = await once(worker, 'message');
+    await worker.terminate();
+    t.equal(report.greeting, 'hello', 'workerData reaches the user code');
+    t.equal(report.node, node.id, `running on node ${node.id}`);
+    t.same(report.affinity, node.cpus);
+    t.same([report.policy.mode, report.policy.nodes], ['preferred', [node.id]]);
+  }
+  const cpuLess = topology().nodes.find((node) => !node.hasCpu);
+  if (cpuLess) t.throws(() => startWorkerOnNode('x.js', cpuLess.id), { name: 'RangeError', message: /with CPUs/ });
+});
+
+t.test('multi-node: a pinned thread allocates locally', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const original = threadAffinity();
+  for (const node of topology().nodes.filter((candidate) => candidate.hasCpu && candidate.hasMemory)) {
+    pinThread({ node: node.id });
+    const memory = allocLocal(2 * 2 ** 20);
+    memory.fill(1);
+    t.same(tally(pageNodes(memory)), { [node.id]: memory.length / topology().pageSize }, `first touch on node ${node.id}`);
+  }
+  pinThread(original);
+});

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import { allocInterleaved, allocLocal, allocOnNode, bufferPolicy, pageNodes, topology } from '../lib/index';
+import { absentNode, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
+
+const PAGE = topology().pageSize;
+const MiB = 2 ** 20;
+
+t.test('allocOnNode: page-aligned, bound before first touch, every page on the node', async (t) => {
+  for (const node of memoryNodeIds()) {
+    const memory = allocOnNode(16 * MiB, node);
+    t.ok(Buffer.isBuffer(memory));
+    t.equal(memory.length, 16 * MiB);
+    t.equal(memory.byteOffset, 0);
+    t.same(bufferPolicy(memory).nodes, [node]);
+    t.equal(tally(pageNodes(memory))[-2], memory.length / PAGE, 'untouched: no page yet');
+    memory.fill(1);
+    t.same(tally(pageNodes(memory)), { [node]: memory.length / PAGE }, `after first write: all on node ${node}`);
+  }
+});
+
+t.test('ArrayBuffer form, odd sizes, local and interleaved', async (t) => {
+  const node = memoryNodeIds()[0];
+  const memory = allocOnNode(PAGE + 1, node, { arrayBuffer: true });
+  t.ok(memory instanceof ArrayBuffer);
+  t.equal(memory.byteLength, PAGE + 1);
+  new Uint8Array(memory).fill(7);
+  t.same(tally(pageNodes(memory)), { [node]: 2 });
+  const local = allocLocal(MiB);
+  t.equal(bufferPolicy(local).mode, 'local');
+  const spread = allocInterleaved(MiB, memoryNodeIds(), { hugePages: false });
+  t.equal(bufferPolicy(spread).mode, 'interleave');
+});
+
+t.test('bad arguments and unusable nodes', async (t) => {
+  t.throws(() => allocOnNode(0, 0), { name: 'RangeError', message: /allocOnNode: .*`size`/ });
+  t.throws(() => allocOnNode(1.5, 0), { name: 'RangeError' });
+  t.throws(() => allocOnNode('1' as unknown as number, 0), { name: 'TypeError' });
+  t.throws(() => allocOnNode(PAGE, -1), { name: 'RangeError', message: /`node`/ });
+  t.throws(() => allocOnNode(PAGE, absentNode()), { name: 'NumaError', code: 'ENODEV', message: /not online/ });
+  t.throws(() => allocInterleaved(PAGE, []), { name: 'RangeError' });
+  t.throws(() => allocLocal(PAGE, { hugePages: 'yes' as unknown as boolean }), { name: 'TypeError', message: /hugePages/ });
+});
+
+t.test('memory is accounted to V8 and unmapped when collected', async (t) => {
+  // A child with --expose-gc: 1 GiB allocated, written and dropped in 64 MiB pieces, collected
+  // after each; RSS stays low because finalizers unmap the memory.
+  const script = `
+    const { allocOnNode } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const before = process.memoryUsage().external;
+    const first = allocOnNode(64 * 2 ** 20, ${memoryNodeIds()[0]});
+    const accounted = process.memoryUsage().external - before;
+    first.fill(1);
+    (async () => {
+      for (let i = 0; i < 16; i++) {
+        allocOnNode(64 * 2 ** 20, ${memoryNodeIds()[0]}).fill(1);
+        global.gc();
+        await new Promise(setImmediate); // finalizers run after the collection
+      }
+      console.log(JSON.stringify({ accounted, rss: process.memoryUsage().rss }));
+    })();`;
+  const result = JSON.parse(execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '--expose-gc', '-e', script], { encoding: 'utf8' }));
+  t.ok(result.accounted >= 64 * MiB, `external memory grew by ${result.accounted} bytes`);
+  t.ok(result.rss < 400 * MiB, `RSS ${Math.round(result.rss / MiB)} MiB after 1 GiB allocated and dropped`);
+});
+
+t.test('multi-node: interleave splits pages evenly; CPU-less node is a target; memory-less is not', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const pair = nodes.slice(0, 2);
+  // Without huge pages: a 2 MiB huge page is placed as a whole.
+  const spread = allocInterleaved(8 * MiB, pair, { hugePages: false });
+  spread.fill(2);
+  const counts = tally(pageNodes(spread));
+  t.same(Object.keys(counts).map(Number).sort(), [...pair].sort(), 'pages on both nodes');
+  t.ok(Math.abs(counts[pair[0]] - counts[pair[1]]) <= 1, `split within ±1: ${JSON.stringify(counts)}`);
+  const all = topology().nodes;
+  const cpuLess = all.find((node) => node.hasMemory && !node.hasCpu);
+  const memoryLess = all.find((node) => !node.hasMemory);
+  if (cpuLess) {
+    const memory = allocOnNode(4 * MiB, cpuLess.id);
+    memory.fill(1);
+    t.same(tally(pageNodes(memory)), { [cpuLess.id]: memory.length / PAGE }, `all on CPU-less node ${cpuLess.id}`);
+  }
+  if (memoryLess) {
+    t.throws(() => allocOnNode(MiB, memoryLess.id), { name: 'NumaError', code: 'ENODEV', message: /has no memory/ });
+  }
+  t.ok(cpuLess && memoryLess ? true : process.env.NUMAPLACE_VM_TOPOLOGY !== '4node', 'the 4node guest has both kinds');
+});

@@ -1,0 +1,152 @@
+import { constants } from 'node:os';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import t from 'tap';
+import {
+  allocLocal,
+  allocOnNode,
+  bindBuffer,
+  bufferPolicy,
+  capabilities,
+  nodeOfAddress,
+  PAGE_NOT_PRESENT,
+  pageNodes,
+  setHomeNode,
+  setThreadPolicy,
+  threadPolicy,
+  topology,
+} from '../lib/index';
+import { absentNode, checksum, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
+
+const PAGE = topology().pageSize;
+const MiB = 2 ** 20;
+
+t.test('bindBuffer sets a policy that bufferPolicy reads back', async (t) => {
+  const node = memoryNodeIds()[0];
+  const memory = allocLocal(4 * MiB);
+  t.same(bufferPolicy(memory).mode, 'local');
+  const report = bindBuffer(memory, { mode: 'bind', nodes: [node] });
+  t.same(report.policy, { mode: 'bind', nodes: [node], flags: { staticNodes: false, relativeNodes: false, numaBalancing: false } });
+  t.same(bufferPolicy(memory), report.policy, 'read back with get_mempolicy(MPOL_F_ADDR)');
+  t.same(report.beyondView, { before: 0, after: 0 });
+  t.equal(report.pages, (4 * MiB) / PAGE);
+  bindBuffer(memory.subarray(PAGE, 2 * PAGE), { mode: 'interleave', nodes: [node], staticNodes: true });
+  t.same(bufferPolicy(memory.subarray(PAGE)).mode, 'interleave', 'a page-aligned part gets its own policy');
+  t.same(bufferPolicy(memory.subarray(PAGE)).flags.staticNodes, true);
+  t.same(bufferPolicy(memory).mode, 'bind', 'the rest keeps its own');
+  bindBuffer(memory, { mode: 'default' });
+  t.same(bufferPolicy(memory).mode, 'default');
+});
+
+t.test('a view that is not whole pages is refused unless expandToPages', async (t) => {
+  const node = memoryNodeIds()[0];
+  const memory = allocLocal(4 * PAGE);
+  const view = memory.subarray(100, PAGE + 50);
+  t.throws(() => bindBuffer(view, { mode: 'bind', nodes: [node] }), { name: 'RangeError', message: /bindBuffer: .*100 bytes before .*expandToPages/ });
+  t.same(bufferPolicy(memory).mode, 'local', 'nothing changed');
+  const report = bindBuffer(view, { mode: 'bind', nodes: [node], expandToPages: true });
+  t.same(report.beyondView, { before: 100, after: 2 * PAGE - PAGE - 50 }, 'the report names the bytes beyond the view');
+  t.equal(report.pages, 2);
+  t.same(bufferPolicy(memory.subarray(PAGE)).mode, 'bind');
+  t.same(bufferPolicy(memory.subarray(2 * PAGE)).mode, 'local', 'the page after the span is untouched');
+});
+
+t.test('bindBuffer with move migrates existing pages; strict', async (t) => {
+  const nodes = memoryNodeIds();
+  const memory = allocLocal(8 * MiB);
+  memory.fill(3);
+  const digest = checksum(memory);
+  for (const node of nodes) {
+    bindBuffer(memory, { mode: 'bind', nodes: [node], move: true, strict: true });
+    t.same(tally(pageNodes(memory)), { [node]: memory.length / PAGE }, `all pages on node ${node}`);
+    t.equal(checksum(memory), digest);
+  }
+});
+
+t.test('policy arguments are checked before any syscall', async (t) => {
+  const memory = allocLocal(PAGE);
+  t.throws(() => bindBuffer(memory, { mode: 'nearby' as 'bind', nodes: [0] }), { name: 'TypeError', message: /options\.mode/ });
+  t.throws(() => bindBuffer(memory, { mode: 'bind', nodes: [] }), { name: 'RangeError', message: /at least one node/ });
+  t.throws(() => bindBuffer(memory, { mode: 'local', nodes: [0] }), { name: 'RangeError', message: /no nodes for mode 'local'/ });
+  t.throws(() => bindBuffer(memory, { mode: 'preferred', nodes: [0, 1] }), { name: 'RangeError', message: /exactly one node/ });
+  t.throws(() => bindBuffer(memory, { mode: 'bind', nodes: [-1] }), { name: 'RangeError', message: /options\.nodes\[0\]/ });
+  t.throws(() => bindBuffer(memory, undefined as unknown as { mode: 'bind' }), { name: 'TypeError' });
+  t.throws(() => bindBuffer(memory, { mode: 'bind', nodes: [absentNode()] }), { name: 'NumaError', code: 'ENODEV' });
+  t.throws(() => nodeOfAddress(Buffer.alloc(0)), RangeError);
+});
+
+t.test('nodeOfAddress reports the node of the page of the first byte', async (t) => {
+  const node = memoryNodeIds()[0];
+  const memory = allocOnNode(PAGE * 2, node);
+  memory[PAGE] = 1;
+  t.equal(nodeOfAddress(memory.subarray(PAGE)), node, 'a written page');
+  t.equal(pageNodes(memory.subarray(PAGE))[0], node, 'as pageNodes says');
+  t.equal(pageNodes(memory)[0], PAGE_NOT_PRESENT, 'a never-written page has no page');
+  t.equal(nodeOfAddress(memory), nodeOfAddress(memory), 'its read fault maps the shared zero page');
+  t.equal(pageNodes(memory)[0], PAGE_NOT_PRESENT, 'still not a page of its own');
+});
+
+t.test('thread policy: set in a worker, read back there, the main thread unchanged', async (t) => {
+  const node = memoryNodeIds().at(-1)!;
+  const before = threadPolicy();
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const numaplace = require(workerData.lib);
+     numaplace.setThreadPolicy({ mode: 'bind', nodes: [workerData.node] });
+     parentPort.postMessage(numaplace.threadPolicy());`,
+    { eval: true, workerData: { lib: require.resolve('../dist/index.js'), node } },
+  );
+  const [inWorker] = await once(worker, 'message');
+  await worker.terminate();
+  t.same(inWorker, { mode: 'bind', nodes: [node], flags: { staticNodes: false, relativeNodes: false, numaBalancing: false } });
+  t.same(threadPolicy(), before, 'the main thread keeps its policy');
+  const set = setThreadPolicy({ mode: 'preferred', nodes: [node] });
+  t.same([set.mode, set.nodes], ['preferred', [node]]);
+  setThreadPolicy({ mode: 'default' });
+  t.same(threadPolicy().mode, 'default');
+});
+
+t.test('capabilities: probed modes, home node, MOVE_ALL', async (t) => {
+  const caps = capabilities();
+  t.equal(caps, capabilities(), 'cached');
+  for (const mode of ['default', 'bind', 'interleave', 'local', 'preferred'] as const) t.ok(caps.modes[mode].supported, mode);
+  t.same(caps.memsAllowed, topology().allowedMems);
+  t.equal(caps.moveAll.supported, process.getuid?.() === 0, 'CAP_SYS_NICE as root');
+  const [major, minor] = caps.kernel.split('.').map(Number);
+  const atLeast = (want: number, wantMinor: number) => major > want || (major === want && minor >= wantMinor);
+  t.equal(caps.modes['weighted-interleave'].supported, atLeast(6, 9), `weighted interleave on ${caps.kernel}`);
+  t.equal(caps.homeNode.supported, atLeast(5, 17), `home node on ${caps.kernel}`);
+  if (!caps.modes['weighted-interleave'].supported) {
+    t.match(caps.modes['weighted-interleave'].reason, /Linux 6\.9\+/);
+    t.throws(() => bindBuffer(allocLocal(PAGE), { mode: 'weighted-interleave', nodes: [0] }), {
+      name: 'NumaError',
+      code: 'ENOTSUP',
+      errno: -constants.errno.EOPNOTSUPP,
+      message: /weighted-interleave.*Linux 6\.9/,
+    });
+  }
+});
+
+t.test('setHomeNode on a bound range', async (t) => {
+  const nodes = memoryNodeIds();
+  const memory = allocLocal(2 * MiB);
+  bindBuffer(memory, { mode: 'bind', nodes });
+  const range = setHomeNode(memory, nodes[0]);
+  t.equal(range.pages, (2 * MiB) / PAGE);
+  memory.fill(1);
+  t.same(tally(pageNodes(memory)), { [nodes[0]]: range.pages }, 'pages allocated on the home node');
+  t.throws(() => setHomeNode(Buffer.from('not aligned'), 0), RangeError);
+});
+
+t.test('multi-node: bind with move between real nodes', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const memory = allocOnNode(16 * MiB, nodes[0]);
+  memory.fill(9);
+  t.same(tally(pageNodes(memory)), { [nodes[0]]: memory.length / PAGE });
+  const report = bindBuffer(memory, { mode: 'bind', nodes: [nodes[1]], move: true, strict: true });
+  t.same(report.policy.nodes, [nodes[1]]);
+  t.same(tally(pageNodes(memory)), { [nodes[1]]: memory.length / PAGE }, 'moved by mbind(MPOL_MF_MOVE)');
+  t.ok(memory.every((byte) => byte === 9));
+  setHomeNode(memory, nodes[1]);
+});

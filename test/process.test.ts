@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import t from 'tap';
+import { migrateProcess, parseNumaMaps, processPlacement, topology } from '../lib/index';
+import { memoryNodeIds, multiNodeOrSkip } from './helpers';
+
+/** A child Node process holding `mib` MiB it has written; resolves once it is written. */
+async function childWithMemory(mib: number) {
+  const child = spawn(process.execPath, ['-e', `const b = Buffer.alloc(${mib} * 2 ** 20, 1); console.log('ready'); setInterval(() => b[0]++, 1000);`], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(child.stdout!, 'data');
+  return child;
+}
+
+t.test('parseNumaMaps reads each mapping', async (t) => {
+  const text = [
+    '55d0c0a00000 default file=/usr/bin/node mapped=10 N0=10 kernelpagesize_kB=4',
+    '55d0c2000000 default heap anon=300 dirty=300 N0=200 N1=100 kernelpagesize_kB=4',
+    '7f0000000000 bind:1 anon=512 dirty=512 N1=512 kernelpagesize_kB=4',
+    '7ffd00000000 default stack anon=5 dirty=5 N0=5 kernelpagesize_kB=4',
+    '7f1000000000 default',
+  ].join('\n');
+  const mappings = parseNumaMaps(text);
+  t.same(mappings.map((m) => m.kind), ['file', 'heap', 'anon', 'stack', 'other']);
+  t.same(mappings[1].byNode, new Map([[0, 200], [1, 100]]));
+  t.equal(mappings[1].pages, 300);
+  t.equal(mappings[2].policy, 'bind:1');
+  t.equal(mappings[0].file, '/usr/bin/node');
+  t.equal(mappings[0].start, 0x55d0c0a00000n);
+});
+
+t.test('processPlacement of this process and a child', async (t) => {
+  const self = processPlacement(0);
+  const node = memoryNodeIds()[0];
+  t.ok((self.bytesByNode.get(node) ?? 0) > 0, 'this process has memory on a node');
+  t.ok(self.mappings.some((m) => m.kind === 'heap' || m.kind === 'anon'));
+  const child = await childWithMemory(32);
+  const placement = processPlacement(child.pid!);
+  const anonBytes = [...placement.bytesByKind.anon.values(), ...placement.bytesByKind.heap.values()].reduce((a, b) => a + b, 0);
+  t.ok(anonBytes >= 32 * 2 ** 20, `the child's 32 MiB are counted (${anonBytes} bytes anon + heap)`);
+  child.kill();
+  await once(child, 'exit');
+  t.throws(() => processPlacement(child.pid!), { name: 'NumaError', code: 'ENOENT', message: /processPlacement: cannot read/ });
+  t.throws(() => processPlacement(-1), RangeError);
+});
+
+t.test('migrateProcess: same node, and the errors the kernel gives', async (t) => {
+  const node = memoryNodeIds()[0];
+  const child = await childWithMemory(8);
+  t.same(migrateProcess(child.pid!, [node], [node]), { notMoved: 0 });
+  child.kill();
+  await once(child, 'exit');
+  t.throws(() => migrateProcess(child.pid!, [node], [node]), { name: 'NumaError', code: 'ESRCH', syscall: 'migrate_pages', message: /no such process/ });
+  t.throws(() => migrateProcess(0, [], [node]), { name: 'RangeError', message: /fromNodes/ });
+  t.throws(() => migrateProcess(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
+  t.throws(() => migrateProcess(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
+});
+
+t.test('multi-node: migrateProcess moves a child process between nodes', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const child = await childWithMemory(64);
+  const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
+  const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
+  const before = onNode(from);
+  t.ok(before >= 64 * 2 ** 20, `the child has ${before} bytes on node ${from}`);
+  const { notMoved } = migrateProcess(child.pid!, [from], [to]);
+  t.ok(notMoved < 100, `${notMoved} pages not moved`);
+  t.ok(onNode(from) < before / 4, `node ${from} now has ${onNode(from)} bytes of the child's ${before}`);
+  t.ok(onNode(to) >= 64 * 2 ** 20, `node ${to} has the child's buffer (numa_maps)`);
+  child.kill();
+  await once(child, 'exit');
+  t.ok(topology().nodes.length >= 2);
+});
