@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { native } from './binding';
+import { native, unavailableReason } from './binding';
 import { POLICY_MODES, type PolicyMode } from './mempolicy';
 import { memoryNodes, topology } from './topology';
 
@@ -11,6 +11,10 @@ export interface Support {
 }
 
 export interface Capabilities {
+  /** Whether numaplace works here at all: Linux, the native addon loaded, NUMA calls answered. */
+  supported: boolean;
+  /** Why not. */
+  reason?: string;
   /** The kernel release (uname -r). */
   kernel: string;
   /** Each policy mode, probed by applying it to a scratch page. */
@@ -45,9 +49,21 @@ function hasCapability(bit: bigint): boolean {
 
 let cached: Capabilities | undefined;
 
+function unsupported(reason: string): Capabilities {
+  const no: Support = { supported: false, reason };
+  const modes = Object.fromEntries(Object.keys(POLICY_MODES).map((mode) => [mode, no])) as Record<PolicyMode, Support>;
+  return { supported: false, reason, kernel: release(), modes, homeNode: no, moveAll: no, memsAllowed: [] };
+}
+
 /** What this kernel and process allow; probed once, then cached. */
 export function capabilities(): Capabilities {
   if (cached) return cached;
+  if (unavailableReason) return (cached = unsupported(`the native addon did not load: ${unavailableReason}`));
+  try {
+    native.threadPolicy();
+  } catch {
+    return (cached = unsupported(`the kernel (${release()}) answers no NUMA memory policy calls (built without CONFIG_NUMA?)`));
+  }
   const node = memoryNodes()[0] ?? 0;
   const page = native.pageSize;
   const scratch = (mode: number, nodes: number[]) => native.allocate(page, mode, 0, nodes, undefined, true);
@@ -65,6 +81,7 @@ export function capabilities(): Capabilities {
     `set_mempolicy_home_node needs Linux 5.17+ (this is ${release()})`,
   );
   cached = {
+    supported: true,
     kernel: release(),
     modes,
     homeNode,

@@ -93,8 +93,14 @@ export function topology(): Topology {
   const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
   const withMemory = new Set(memoryNodes());
   const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
+  let pageSize: number;
+  try {
+    pageSize = native.pageSize;
+  } catch (error) {
+    rethrowAsNumaError(error, 'topology', 'reading the page size');
+  }
   return {
-    pageSize: native.pageSize,
+    pageSize,
     nodes: online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory)),
     online,
     possible: readIdList(`${NODE_ROOT}/possible`),

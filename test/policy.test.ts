@@ -102,6 +102,8 @@ t.test('thread policy: set in a worker, read back there, the main thread unchang
   t.same(threadPolicy(), before, 'the main thread keeps its policy');
   const set = setThreadPolicy({ mode: 'preferred', nodes: [node] });
   t.same([set.mode, set.nodes], ['preferred', [node]]);
+  const balanced = setThreadPolicy({ mode: 'bind', nodes: [node], numaBalancing: true });
+  t.same(balanced.flags.numaBalancing, true, 'MPOL_F_NUMA_BALANCING read back');
   setThreadPolicy({ mode: 'default' });
   t.same(threadPolicy().mode, 'default');
 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, parseNumaMaps, processPlacement, topology } from '../lib/index';
@@ -56,6 +56,25 @@ t.test('migrateProcess: same node, and the errors the kernel gives', async (t) =
   t.throws(() => migrateProcess(0, [], [node]), { name: 'RangeError', message: /fromNodes/ });
   t.throws(() => migrateProcess(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
   t.throws(() => migrateProcess(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
+});
+
+t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, explained", async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.plan(0, 'needs root to run a child as another user');
+    return;
+  }
+  const node = memoryNodeIds()[0];
+  const child = await childWithMemory(8);
+  const script = `
+    const { migrateProcess } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    try { migrateProcess(${child.pid}, [${node}], [${node}]); console.log('{}'); }
+    catch (error) { console.log(JSON.stringify({ name: error.name, code: error.code, syscall: error.syscall, message: error.message })); }`;
+  const result = JSON.parse(
+    execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 }),
+  );
+  child.kill();
+  await once(child, 'exit');
+  t.match(result, { name: 'NumaError', code: 'EPERM', syscall: 'migrate_pages', message: /CAP_SYS_NICE/ });
 });
 
 t.test('multi-node: migrateProcess moves a child process between nodes', async (t) => {
