@@ -161,6 +161,9 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int3
         if (unknown || kernel_says_absent(status[i])) node_by_fault(chunk.start + i * page_size());
         worth_retrying = true;
       }
+      // Seen by the kernel during the move but absent now: in flux (a huge
+      // page being collapsed or split, a page being migrated): look again.
+      worth_retrying |= where[i] == kNotPresent && !kernel_says_absent(status[i]);
       bool kernel_error_stands = elsewhere && kernel_failed && status[i] != kUnset;
       // Hidden since the move with its node unreadable: the kernel's own status is the best answer.
       bool kernel_status_stands = unknown && status[i] != kUnset;
