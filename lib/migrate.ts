@@ -3,7 +3,7 @@ import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
 import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
 import { invalidType, rethrowAsNumaError } from './errors';
-import { PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
+import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
 import { unusableNodeError } from './topology';
 import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
 
@@ -90,8 +90,7 @@ function migrationReport(request: Request, result: NativeMigrateResult): Migrati
   for (let page = 0; page < status.length; page++) {
     if (before[page] === PAGE_NOT_PRESENT) notPresent++;
     else if (status[page] !== request.node) {
-      const code = failureCode(status[page]);
-      failed.set(code, (failed.get(code) ?? 0) + 1);
+      increment(failed, failureCode(status[page]));
     } else if (before[page] === request.node) alreadyOnNode++;
     else moved++;
   }

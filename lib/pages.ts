@@ -57,7 +57,7 @@ function query(value: MemoryView, options: PageNodesOptions | undefined, fn: str
   const { prefault } = optionsArgument(options, fn);
   if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
   try {
-    return native.queryPages(view);
+    return { view, ...native.queryPages(view) };
   } catch (error) {
     rethrowAsNumaError(error, fn, spanContext(view));
   }
@@ -89,14 +89,14 @@ export interface Placement {
   nodeUnknown: number;
 }
 
-function increment<K>(counts: Map<K, number>, key: K): void {
+export function increment<K>(counts: Map<K, number>, key: K): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /** A summary of where the pages spanned by `view` live. */
 export function placement(view: MemoryView, options?: PageNodesOptions): Placement {
-  const { status, hidden } = query(view, options, 'placement');
-  const span = native.spanOf(byteView(view, 'placement'));
+  const { view: bytes, status, hidden } = query(view, options, 'placement');
+  const span = native.spanOf(bytes);
   const byNode = new Map<number, number>();
   const errors = new Map<string, number>();
   let notPresent = 0;
