@@ -10,6 +10,7 @@
         "native/errors.cc",
         "native/move.cc",
         "native/policy.cc",
+        "native/process.cc",
         "native/query.cc",
         "native/view.cc",
         "native/numa/affinity.cc",

@@ -42,6 +42,7 @@ export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './
 export { nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
 export {
   migrateProcess,
+  migrateProcessSync,
   parseNumaMaps,
   processPlacement,
   type MappingKind,

@@ -23,22 +23,39 @@ const EXPLANATIONS: Record<string, string> = {
   EINVAL: 'a node is not allowed or the node lists do not match',
 };
 
+function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes: unknown) {
+  return { pid: pidArgument(pid, fn), from: nodeList(fromNodes, fn, 'fromNodes'), to: nodeList(toNodes, fn, 'toNodes') };
+}
+
+function rethrowProcessMigrationError(error: unknown, fn: string, request: ReturnType<typeof processMigration>): never {
+  const errno = (error as { errno?: number }).errno;
+  const explanation = typeof errno === 'number' ? EXPLANATIONS[getSystemErrorName(errno)] : undefined;
+  const context = `for pid ${request.pid}, nodes [${request.from.join(', ')}] → [${request.to.join(', ')}]`;
+  rethrowAsNumaError(error, fn, context, explanation ? `; ${explanation}` : '');
+}
+
 /**
  * Moves every page of process `pid` (0 = this one) that is on a node of
  * `fromNodes` to the node at the same position in `toNodes` (migrate_pages),
- * like `migratepages pid from to`. Returns how many pages could not be moved.
+ * like `migratepages pid from to`, on the libuv pool. Resolves to how many
+ * pages could not be moved.
  */
-export function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
-  const fn = 'migrateProcess';
-  const target = pidArgument(pid, fn);
-  const from = nodeList(fromNodes, fn, 'fromNodes');
-  const to = nodeList(toNodes, fn, 'toNodes');
+export async function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): Promise<{ notMoved: number }> {
+  const request = processMigration('migrateProcess', pid, fromNodes, toNodes);
   try {
-    return { notMoved: native.migrateProcess(target, from, to) };
+    return { notMoved: await native.migrateProcessAsync(request.pid, request.from, request.to) };
   } catch (error) {
-    const errno = (error as { errno?: number }).errno;
-    const explanation = typeof errno === 'number' ? EXPLANATIONS[getSystemErrorName(errno)] : undefined;
-    rethrowAsNumaError(error, fn, `for pid ${target}, nodes [${from.join(', ')}] → [${to.join(', ')}]`, explanation ? `; ${explanation}` : '');
+    rethrowProcessMigrationError(error, 'migrateProcess', request);
+  }
+}
+
+/** migrateProcess() on the calling thread, for scripts. */
+export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
+  const request = processMigration('migrateProcessSync', pid, fromNodes, toNodes);
+  try {
+    return { notMoved: native.migrateProcess(request.pid, request.from, request.to) };
+  } catch (error) {
+    rethrowProcessMigrationError(error, 'migrateProcessSync', request);
   }
 }
 

@@ -12,6 +12,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   glue::register_policy(env, exports);
   glue::register_alloc(env, exports);
   glue::register_affinity(env, exports);
+  glue::register_process(env, exports);
   return exports;
 }
 

@@ -11,5 +11,6 @@ void register_move(Napi::Env env, Napi::Object exports);
 void register_policy(Napi::Env env, Napi::Object exports);
 void register_alloc(Napi::Env env, Napi::Object exports);
 void register_affinity(Napi::Env env, Napi::Object exports);
+void register_process(Napi::Env env, Napi::Object exports);
 
 }  // namespace glue

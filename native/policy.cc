@@ -1,5 +1,5 @@
 // Memory policy glue: bindRange, rangePolicy, nodeOfAddress, threadPolicy,
-// setThreadPolicy, setHomeNode, migrateProcess. Policies cross as
+// setThreadPolicy, setHomeNode. Policies cross as
 // (mode, flags, nodes: number[]) with the kernel's MPOL_* numbers.
 #include <napi.h>
 
@@ -98,15 +98,6 @@ Napi::Value set_home_node(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value migrate_process(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  numa::NodeMask from = node_mask_argument(info[1], "migrateProcess");
-  numa::NodeMask to = node_mask_argument(info[2], "migrateProcess");
-  long left = numa::migrate_process(info[0].As<Napi::Number>().Int32Value(), from, to);
-  if (left < 0) throw system_error(env, int(left), "migrate_pages");
-  return Napi::Number::New(env, double(left));
-}
-
 }  // namespace
 
 void register_policy(Napi::Env env, Napi::Object exports) {
@@ -116,7 +107,6 @@ void register_policy(Napi::Env env, Napi::Object exports) {
   exports.Set("threadPolicy", Napi::Function::New(env, thread_policy, "threadPolicy"));
   exports.Set("setThreadPolicy", Napi::Function::New(env, set_thread_policy, "setThreadPolicy"));
   exports.Set("setHomeNode", Napi::Function::New(env, set_home_node, "setHomeNode"));
-  exports.Set("migrateProcess", Napi::Function::New(env, migrate_process, "migrateProcess"));
 }
 
 }  // namespace glue

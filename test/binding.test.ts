@@ -20,6 +20,7 @@ const declared: Record<keyof NativeBinding, true> = {
   setThreadPolicy: true,
   setHomeNode: true,
   migrateProcess: true,
+  migrateProcessAsync: true,
   allocate: true,
   threadAffinity: true,
   setThreadAffinity: true,
@@ -37,6 +38,8 @@ t.test('native re-checks its arguments instead of crashing', async (t) => {
   t.throws(() => native.migrate(bytes, 0.5, 2, false), RangeError);
   t.throws(() => native.migrate(bytes, 0, 3, false), RangeError);
   t.throws(() => native.migrate(bytes, new Int32Array(5), 2, false), RangeError);
+  t.throws(() => native.migrateProcess(-1, [0], [0]), RangeError);
+  t.throws(() => native.migrateProcessAsync(0.5, [0], [0]), RangeError);
   t.throws(() => native.migrate(bytes, 'x' as unknown as number, 2, false), TypeError);
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);

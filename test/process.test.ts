@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
-import { migrateProcess, parseNumaMaps, processPlacement, topology } from '../lib/index';
+import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
 import { memoryNodeIds, multiNodeOrSkip } from './helpers';
 
 /** A child Node process holding `mib` MiB it has written; resolves once it is written. */
@@ -46,16 +46,20 @@ t.test('processPlacement of this process and a child', async (t) => {
   t.throws(() => processPlacement(-1), RangeError);
 });
 
-t.test('migrateProcess: same node, and the errors the kernel gives', async (t) => {
+t.test('migrateProcess(Sync): same node, and the errors the kernel gives', async (t) => {
   const node = memoryNodeIds()[0];
   const child = await childWithMemory(8);
-  t.same(migrateProcess(child.pid!, [node], [node]), { notMoved: 0 });
+  t.same(migrateProcessSync(child.pid!, [node], [node]), { notMoved: 0 });
+  t.same(await migrateProcess(child.pid!, [node], [node]), { notMoved: 0 });
   child.kill();
   await once(child, 'exit');
-  t.throws(() => migrateProcess(child.pid!, [node], [node]), { name: 'NumaError', code: 'ESRCH', syscall: 'migrate_pages', message: /no such process/ });
-  t.throws(() => migrateProcess(0, [], [node]), { name: 'RangeError', message: /fromNodes/ });
-  t.throws(() => migrateProcess(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
-  t.throws(() => migrateProcess(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
+  const gone = { name: 'NumaError', code: 'ESRCH', syscall: 'migrate_pages', message: /no such process/ };
+  t.throws(() => migrateProcessSync(child.pid!, [node], [node]), { ...gone, message: /^migrateProcessSync: .*no such process/ });
+  await t.rejects(migrateProcess(child.pid!, [node], [node]), { ...gone, message: /^migrateProcess: .*no such process/ });
+  t.throws(() => migrateProcessSync(0, [], [node]), { name: 'RangeError', message: /fromNodes/ });
+  t.throws(() => migrateProcessSync(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
+  t.throws(() => migrateProcessSync(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
+  await t.rejects(migrateProcess(1.5, [node], [node]), { name: 'RangeError', message: /pid/ });
 });
 
 t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, explained", async (t) => {
@@ -66,8 +70,8 @@ t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, ex
   const node = memoryNodeIds()[0];
   const child = await childWithMemory(8);
   const script = `
-    const { migrateProcess } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
-    try { migrateProcess(${child.pid}, [${node}], [${node}]); console.log('{}'); }
+    const { migrateProcessSync } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    try { migrateProcessSync(${child.pid}, [${node}], [${node}]); console.log('{}'); }
     catch (error) { console.log(JSON.stringify({ name: error.name, code: error.code, syscall: error.syscall, message: error.message })); }`;
   const result = JSON.parse(
     execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 }),
@@ -85,10 +89,12 @@ t.test('multi-node: migrateProcess moves a child process between nodes', async (
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
   const before = onNode(from);
   t.ok(before >= 64 * 2 ** 20, `the child has ${before} bytes on node ${from}`);
-  const { notMoved } = migrateProcess(child.pid!, [from], [to]);
+  const { notMoved } = await migrateProcess(child.pid!, [from], [to]);
   t.ok(notMoved < 100, `${notMoved} pages not moved`);
   t.ok(onNode(from) < before / 4, `node ${from} now has ${onNode(from)} bytes of the child's ${before}`);
   t.ok(onNode(to) >= 64 * 2 ** 20, `node ${to} has the child's buffer (numa_maps)`);
+  t.ok(migrateProcessSync(child.pid!, [to], [from]).notMoved < 100);
+  t.ok(onNode(from) >= 64 * 2 ** 20, `migrateProcessSync moved it back to node ${from}`);
   child.kill();
   await once(child, 'exit');
   t.ok(topology().nodes.length >= 2);

@@ -57,6 +57,8 @@ export interface NativeBinding {
   setHomeNode(view: Uint8Array, node: number): void;
   /** migrate_pages; returns the number of pages not moved. */
   migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): number;
+  /** migrate_pages on the libuv pool. */
+  migrateProcessAsync(pid: number, fromNodes: number[], toNodes: number[]): Promise<number>;
   /**
    * mmap + mbind before first touch; unmapped by a finalizer, accounted as external memory.
    * hugePages: true MADV_HUGEPAGE, false MADV_NOHUGEPAGE, undefined the system's default.
