@@ -1,12 +1,13 @@
 // Moves a 64 MiB buffer to the node of the CPU this runs on and shows where its pages are.
 'use strict';
 const { createHash } = require('node:crypto');
-const { currentCpu, migrateBuffer, placement, topology } = require('..');
+const { currentCpu, migrateBuffer, placement, placementMap, topology } = require('..');
 
 function describe(label, view) {
   const where = placement(view);
   const nodes = [...where.byNode].map(([node, pages]) => `node ${node}: ${pages} pages`).join(', ');
   console.log(`${label}: ${where.pages} pages — ${nodes || 'none on a node'}; not present: ${where.notPresent}`);
+  console.log(placementMap(view, { maxCells: 128 }));
 }
 
 async function main() {

@@ -52,7 +52,8 @@ export function prefaultView(view: Uint8Array, fn: string): void {
   }
 }
 
-function query(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
+/** The view, its page statuses and hidden count, with errors naming the public function `fn`. */
+export function queryView(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
   const view = byteView(value, fn);
   const { prefault } = optionsArgument(options, fn);
   if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
@@ -70,7 +71,7 @@ function query(value: MemoryView, options: PageNodesOptions | undefined, fn: str
  * Never touches the pages: a query moves nothing.
  */
 export function pageNodes(view: MemoryView, options?: PageNodesOptions): Int32Array {
-  return query(view, options, 'pageNodes').status;
+  return queryView(view, options, 'pageNodes').status;
 }
 
 export interface Placement {
@@ -95,7 +96,7 @@ export function increment<K>(counts: Map<K, number>, key: K): void {
 
 /** A summary of where the pages spanned by `view` live. */
 export function placement(view: MemoryView, options?: PageNodesOptions): Placement {
-  const { view: bytes, status, hidden } = query(view, options, 'placement');
+  const { view: bytes, status, hidden } = queryView(view, options, 'placement');
   const span = native.spanOf(bytes);
   const byNode = new Map<number, number>();
   const errors = new Map<string, number>();

@@ -49,3 +49,11 @@ export function booleanOption(value: unknown, fn: string, name: string): boolean
   if (typeof value !== 'boolean') throw invalidType(fn, `options.${name}`, 'a boolean', value);
   return value;
 }
+
+/** An optional positive integer option (a count or a size); `fallback` when undefined. */
+export function positiveIntegerOption(value: unknown, fn: string, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, 'a positive integer', value);
+  if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalidRange(fn, `options.${name}`, 'a positive integer', value);
+  return value;
+}
