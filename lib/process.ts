@@ -127,7 +127,8 @@ export function processPlacement(pid: number): ProcessPlacement {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const cause = error as NodeJS.ErrnoException;
-    const numaError = new NumaError(`${fn}: cannot read ${file}: ${cause.code}`, {
+    const why = cause.code === 'ENOENT' ? ' (no such process)' : cause.code === 'EACCES' ? " (another user's process needs ptrace access)" : '';
+    const numaError = new NumaError(`${fn}: cannot read ${file}: ${cause.code}${why}`, {
       errno: cause.errno ?? -constants.errno.EIO,
       syscall: 'open',
     });

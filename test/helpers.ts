@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { topology } from '../lib/index';
@@ -70,4 +72,14 @@ export function numaBalancing(): number {
   } catch {
     return 0;
   }
+}
+
+/** A child Node process holding `mib` MiB it has written; resolves once it is written. */
+export async function childWithMemory(mib: number) {
+  const child = spawn(process.execPath, ['-e', `const b = Buffer.alloc(${mib} * 2 ** 20, 1); console.log('ready'); setInterval(() => b[0]++, 1000);`], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(child.stdout!, 'data');
+  return child;
 }

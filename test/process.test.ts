@@ -1,18 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
-import { memoryNodeIds, multiNodeOrSkip } from './helpers';
-
-/** A child Node process holding `mib` MiB it has written; resolves once it is written. */
-async function childWithMemory(mib: number) {
-  const child = spawn(process.execPath, ['-e', `const b = Buffer.alloc(${mib} * 2 ** 20, 1); console.log('ready'); setInterval(() => b[0]++, 1000);`], {
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await once(child.stdout!, 'data');
-  return child;
-}
+import { childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
 
 t.test('parseNumaMaps reads each mapping', async (t) => {
   const text = [

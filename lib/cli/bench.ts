@@ -1,0 +1,98 @@
+import { allocOnNode } from '../alloc';
+import { migrateBufferSync } from '../migrate';
+import { pageNodes } from '../pages';
+import { topology } from '../topology';
+import { formatBytes, toJson } from './format';
+
+export const BENCH_HELP = `numaplace bench [--size <MiB>] [--runs <n>] [--json]
+
+  A quick measurement on this machine, all figures side by side on the same
+  pages: copying the bytes (Buffer.copy, the physical limit), migrating them
+  between the first two memory nodes (when there are two), querying their
+  nodes, and a migration to the node they are already on. Median of --runs
+  (default 5) with the range. Defaults to 64 MiB of 4 KiB pages.`;
+
+export interface Measurement {
+  median: number;
+  min: number;
+  max: number;
+  unit: string;
+}
+
+export interface BenchResult {
+  bytes: number;
+  pages: number;
+  pageSize: number;
+  runs: number;
+  nodes: number[];
+  copy: Measurement;
+  query: Measurement;
+  sameNodeMigrate: Measurement;
+  /** Only with two memory nodes. */
+  migrate?: Measurement;
+  /** Migration throughput as a fraction of copy throughput. */
+  migrateVsCopy?: number;
+}
+
+function measure(runs: number, unit: string, perRun: (elapsedNs: number) => number, run: () => void): Measurement {
+  const values: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    run();
+    values.push(perRun(Number(process.hrtime.bigint() - start)));
+  }
+  values.sort((a, b) => a - b);
+  return { median: values[Math.floor(values.length / 2)], min: values[0], max: values[values.length - 1], unit };
+}
+
+export function runBench(sizeMiB: number, runs: number): BenchResult {
+  const { pageSize, nodes: all } = topology();
+  const nodes = all.filter((node) => node.hasMemory).map((node) => node.id);
+  const bytes = sizeMiB * 2 ** 20;
+  const pages = bytes / pageSize;
+  const gibPerSecond = (elapsedNs: number) => bytes / 2 ** 30 / (elapsedNs / 1e9);
+  const nsPerPage = (elapsedNs: number) => elapsedNs / pages;
+  const [home, other] = nodes;
+  const source = allocOnNode(bytes, home, { hugePages: false }).fill(1);
+  const target = allocOnNode(bytes, home, { hugePages: false }).fill(2);
+  const result: BenchResult = {
+    bytes,
+    pages,
+    pageSize,
+    runs,
+    nodes,
+    copy: measure(runs, 'GiB/s', gibPerSecond, () => source.copy(target)),
+    query: measure(runs, 'ns/page', nsPerPage, () => pageNodes(source)),
+    sameNodeMigrate: measure(runs, 'ns/page', nsPerPage, () => migrateBufferSync(source, home)),
+  };
+  if (other !== undefined) {
+    let next = other;
+    result.migrate = measure(runs, 'GiB/s', gibPerSecond, () => {
+      migrateBufferSync(source, next);
+      next = next === other ? home : other;
+    });
+    result.migrateVsCopy = result.migrate.median / result.copy.median;
+  }
+  return result;
+}
+
+function line(label: string, measurement: Measurement, extra = ''): string {
+  const digits = measurement.unit === 'GiB/s' ? 2 : 0;
+  const value = (n: number) => n.toFixed(digits);
+  return `${label.padEnd(34)} ${value(measurement.median).padStart(7)} ${measurement.unit.padEnd(7)} (${value(measurement.min)}–${value(measurement.max)})${extra}`;
+}
+
+export function formatBench(result: BenchResult, json: boolean): string {
+  if (json) return toJson(result);
+  const [home, other] = result.nodes;
+  return [
+    `numaplace bench · ${formatBytes(result.bytes)}, ${result.pages} pages of ${result.pageSize / 1024} KiB, ` +
+      `${result.runs} runs each: median (min–max)`,
+    line('copy (Buffer.copy)', result.copy),
+    result.migrate
+      ? line(`migrate node ${home} ⇄ node ${other}`, result.migrate, `  = ${result.migrateVsCopy!.toFixed(2)}× copy speed`)
+      : `migrate: needs two memory nodes; this machine has ${result.nodes.length}`,
+    line('query (pageNodes)', result.query),
+    line(`migrate to node ${home} (already there)`, result.sameNodeMigrate),
+  ].join('\n');
+}

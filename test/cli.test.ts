@@ -1,0 +1,149 @@
+// The numaplace command run as a user would: output, --json and exit codes.
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { processPlacement, topology } from '../lib/index';
+import { formatBar, formatIdList, useColour } from '../lib/cli/format';
+import { migrateCommand } from '../lib/cli/migrate';
+import { formatStatus } from '../lib/cli/status';
+import { childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
+import packageJson from '../package.json';
+
+const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
+const MiB = 2 ** 20;
+
+function numaplace(args: string[], options: { uid?: number } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+  });
+  return { stdout: result.stdout, stderr: result.stderr, code: result.status };
+}
+
+t.test('the bin is an executable script', async (t) => {
+  t.match(readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+});
+
+t.test('numaplace topology: every node, its CPUs and distances; --json is topology()', async (t) => {
+  const machine = topology();
+  const { stdout, code } = numaplace(['topology']);
+  t.equal(code, 0);
+  for (const node of machine.nodes) {
+    t.match(stdout, new RegExp(`^${node.id}\\s+${formatIdList(node.cpus)}\\s+[\\d.]+ [KMG]iB`, 'm'), `node ${node.id} row`);
+  }
+  t.match(stdout, /distances \(10 = local\):/);
+  const json = JSON.parse(numaplace(['topology', '--json']).stdout);
+  t.same(json.nodes.map((node: { id: number; cpus: number[]; distances: object }) => [node.id, node.cpus, node.distances]),
+    machine.nodes.map((node) => [node.id, node.cpus, Object.fromEntries(Object.entries(node.distances))]));
+  t.same(json.online, machine.online);
+});
+
+t.test('numaplace status <pid>: a bar per node, bytes from numa_maps', async (t) => {
+  const child = await childWithMemory(32);
+  const { stdout, code } = numaplace(['status', String(child.pid)]);
+  t.equal(code, 0);
+  t.match(stdout, new RegExp(`^pid ${child.pid} \\(node\\) · [\\d.]+ MiB resident`));
+  t.notMatch(stdout, /\x1b\[/, 'no colour codes when stdout is not a terminal');
+  const json = JSON.parse(numaplace(['status', String(child.pid), '--json']).stdout);
+  const held = Object.values(json.bytesByNode as Record<string, number>).reduce((a, b) => a + b, 0);
+  t.ok(held >= 32 * MiB, `--json counts the child's 32 MiB (${held} bytes)`);
+  t.equal(json.command, 'node');
+  for (const node of Object.keys(json.bytesByNode)) t.match(stdout, new RegExp(`^node ${node}\\s+[has fHo]+\\s+[\\d.]+ [KMG]?i?B`, 'm'));
+  child.kill();
+  await once(child, 'exit');
+  const gone = numaplace(['status', String(child.pid)]);
+  t.equal(gone.code, 1);
+  t.match(gone.stderr, /no such process/);
+});
+
+t.test('status bars: proportional, coloured only on a terminal without NO_COLOR', async (t) => {
+  const segments = [
+    { value: 30, letter: 'h', colour: 33 },
+    { value: 10, letter: 'a', colour: 36 },
+  ];
+  t.equal(formatBar(segments, 40, 8, false), 'hhhhhhaa');
+  t.equal(formatBar(segments, 80, 8, false), 'hhha    ');
+  t.equal(formatBar(segments, 40, 4, true), '\x1b[33m███\x1b[0m\x1b[36m█\x1b[0m');
+  const placement = processPlacement(0);
+  t.match(formatStatus(placement, 'self', true), /\x1b\[33m█/);
+  t.equal(useColour({ isTTY: false } as NodeJS.WriteStream, false), false);
+  t.equal(useColour({ isTTY: true } as NodeJS.WriteStream, true), false);
+});
+
+t.test('numaplace migrate: same node, errors explained, usage errors', async (t) => {
+  const node = memoryNodeIds()[0];
+  const child = await childWithMemory(8);
+  const same = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json']);
+  t.equal(same.code, 0);
+  t.match(JSON.parse(same.stdout), { pid: child.pid, from: [node], to: [node], notMoved: 0 });
+  if (process.getuid?.() === 0) {
+    const denied = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json'], { uid: 65534 });
+    t.equal(denied.code, 1);
+    t.match(JSON.parse(denied.stdout), { error: { code: 'EPERM', syscall: 'migrate_pages', message: /CAP_SYS_NICE/ } });
+    t.match(denied.stderr, /CAP_SYS_NICE/);
+  }
+  child.kill();
+  await once(child, 'exit');
+  const gone = numaplace(['migrate', String(child.pid), '--from', '0', '--to', '0']);
+  t.equal(gone.code, 1);
+  t.match(gone.stderr, /ESRCH.*no such process/);
+  for (const args of [['migrate', '1', '--from', '0'], ['migrate', '1', '--from', '0', '--to', '0,1'], ['migrate', 'x', '--from', '0', '--to', '1'], ['migrate', '1', '--from', 'a', '--to', '1']]) {
+    const usage = numaplace(args);
+    t.equal(usage.code, 2, `usage error: ${args.join(' ')}`);
+    t.match(usage.stderr, /numaplace --help/);
+  }
+});
+
+t.test('numaplace --help, --version, unknown commands and options', async (t) => {
+  const help = numaplace(['--help']);
+  t.equal(help.code, 0);
+  for (const command of ['topology', 'status', 'migrate', 'bench']) {
+    t.match(help.stdout, new RegExp(`numaplace ${command}`));
+    const own = numaplace([command, '--help']);
+    t.equal(own.code, 0);
+    t.match(own.stdout, new RegExp(`^numaplace ${command}`));
+  }
+  t.equal(numaplace(['--version']).stdout.trim(), packageJson.version);
+  t.equal(numaplace(['frobnicate']).code, 2);
+  const unknownOption = numaplace(['topology', '--from', '1', '--json']);
+  t.equal(unknownOption.code, 2);
+  t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE' } });
+});
+
+t.test('numaplace bench: measured side by side, ratios when there are two nodes', async (t) => {
+  const nodes = memoryNodeIds();
+  const { stdout, code } = numaplace(['bench', '--size', '8', '--runs', '3', '--json']);
+  t.equal(code, 0);
+  const result = JSON.parse(stdout);
+  t.match(result, { bytes: 8 * MiB, runs: 3, nodes, copy: { unit: 'GiB/s' }, query: { unit: 'ns/page' } });
+  for (const name of ['copy', 'query', 'sameNodeMigrate']) {
+    t.ok(result[name].min > 0 && result[name].min <= result[name].median && result[name].median <= result[name].max, `${name}: min ≤ median ≤ max`);
+  }
+  if (nodes.length >= 2) t.ok(result.migrateVsCopy > 0 && result.migrateVsCopy === result.migrate.median / result.copy.median);
+  else t.notOk('migrate' in result, 'no migration figure on one node');
+  const text = numaplace(['bench', '--size', '4', '--runs', '1']);
+  t.match(text.stdout, /copy \(Buffer\.copy\)\s+[\d.]+ GiB\/s/);
+  t.equal(numaplace(['bench', '--size', '0']).code, 2);
+});
+
+t.test('multi-node: numaplace migrate moves a process, with progress', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const child = await childWithMemory(64);
+  const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
+  const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
+  const run = numaplace(['migrate', String(child.pid), '--from', String(from), '--to', String(to)]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, new RegExp(`pid ${child.pid}: moved [\\d.]+ MiB from node\\(s\\) ${from} to ${to}`));
+  t.ok(onNode(to) >= 64 * MiB, `numa_maps shows the child's 64 MiB on node ${to}`);
+  const lines: string[] = [];
+  const outcome = await migrateCommand(child.pid!, [to], [from], (line) => lines.push(line));
+  t.ok(outcome.bytesBefore! >= 64 * MiB && outcome.bytesAfter! < outcome.bytesBefore! / 4, 'moved back');
+  if (outcome.elapsedMs > 500) t.ok(lines.length > 0, `progress shown during ${outcome.elapsedMs.toFixed(0)} ms`);
+  for (const line of lines) t.match(line, /^moving pid \d+: [\d.]+ [KMG]?i?B of [\d.]+ MiB \(\d+%\)$/);
+  child.kill();
+  await once(child, 'exit');
+});
