@@ -6,7 +6,12 @@ import { migrateBuffer, type MigrateOptions, type MigrationReport } from './migr
 import { currentCpu, topology } from './topology';
 import { idArgument, nodeArgument } from './validate';
 
-/** The CPUs the calling thread may run on (sched_getaffinity). */
+/**
+ * The CPUs the calling thread may run on (sched_getaffinity).
+ *
+ * @example
+ * threadAffinity(); // e.g. [0, 1, 2, 3]
+ */
 export function threadAffinity(): number[] {
   try {
     return native.threadAffinity();
@@ -15,7 +20,12 @@ export function threadAffinity(): number[] {
   }
 }
 
-/** The node a CPU belongs to. */
+/**
+ * The node a CPU belongs to.
+ *
+ * @example
+ * nodeOfCpu(currentCpu().cpu); // the node of the CPU this runs on
+ */
 export function nodeOfCpu(cpu: number): number {
   if (typeof cpu !== 'number') throw invalidType('nodeOfCpu', 'cpu', 'a CPU id', cpu);
   const node = topology().nodes.find((candidate) => candidate.cpus.includes(cpu));
@@ -33,6 +43,9 @@ function cpusOfNode(node: number, fn: string): number[] {
 /**
  * Restricts the calling thread (main thread or worker) to `cpus`, or to the
  * CPUs of `{ node }` (sched_setaffinity). Returns the CPUs it may now run on.
+ *
+ * @example
+ * pinThread({ node: 1 }); // this thread now runs on node 1's CPUs only
  */
 export function pinThread(target: number[] | { node: number }): number[] {
   const fn = 'pinThread';
@@ -54,13 +67,25 @@ export function pinThread(target: number[] | { node: number }): number[] {
   return threadAffinity();
 }
 
-/** The node the calling thread runs near: the one node of all its allowed CPUs, else the current CPU's. */
+/**
+ * The node the calling thread runs near: the one node of all its allowed CPUs, else the current CPU's.
+ *
+ * @example
+ * pinThread({ node: 1 });
+ * nodeOfThread(); // 1
+ */
 export function nodeOfThread(): number {
   const nodes = new Set(threadAffinity().map(nodeOfCpu));
   return nodes.size === 1 ? [...nodes][0] : currentCpu().node;
 }
 
-/** Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread(). */
+/**
+ * Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread().
+ *
+ * @example
+ * pinThread({ node: 1 });
+ * await placeNear(buffer); // the buffer follows the thread to node 1
+ */
 export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: MigrateOptions): Promise<MigrationReport> {
   return migrateBuffer(view, nodeOfThread(), options);
 }
@@ -70,6 +95,9 @@ export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffe
  * and sets its memory policy to prefer `node`, then runs `filename` (a
  * CommonJS module; relative to the current directory) with the given options
  * (workerData and the rest).
+ *
+ * @example
+ * const worker = startWorkerOnNode(require.resolve('./shard.js'), 1, { workerData: { shard: 3 } });
  */
 export function startWorkerOnNode(filename: string, node: number, options?: WorkerOptions): Worker {
   const fn = 'startWorkerOnNode';

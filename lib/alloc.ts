@@ -40,6 +40,9 @@ function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOpt
 /**
  * Page-aligned memory whose pages are all allocated on `node` (MPOL_BIND set
  * before the first touch), unmapped when collected.
+ *
+ * @example
+ * const onNode1 = allocOnNode(256 * 2 ** 20, 1, { hugePages: true });
  */
 export function allocOnNode(size: number, node: number, options?: AllocOptions & { arrayBuffer?: false }): Buffer;
 export function allocOnNode(size: number, node: number, options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
@@ -47,14 +50,24 @@ export function allocOnNode(size: number, node: number, options?: AllocOptions):
   return allocate('allocOnNode', size, { mode: 'bind', nodes: [nodeArgument(node, 'allocOnNode')] }, options);
 }
 
-/** Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE). */
+/**
+ * Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE).
+ *
+ * @example
+ * const spread = allocInterleaved(256 * 2 ** 20, [0, 1]); // pages alternate between nodes 0 and 1
+ */
 export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions & { arrayBuffer?: false }): Buffer;
 export function allocInterleaved(size: number, nodes: number[], options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
 export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions): Buffer | ArrayBuffer {
   return allocate('allocInterleaved', size, { mode: 'interleave', nodes }, options);
 }
 
-/** Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL). */
+/**
+ * Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL).
+ *
+ * @example
+ * const scratch = allocLocal(64 * 2 ** 20); // each page on the node of the thread that first writes it
+ */
 export function allocLocal(size: number, options?: AllocOptions & { arrayBuffer?: false }): Buffer;
 export function allocLocal(size: number, options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
 export function allocLocal(size: number, options?: AllocOptions): Buffer | ArrayBuffer {

@@ -55,7 +55,12 @@ function unsupported(reason: string): Capabilities {
   return { supported: false, reason, kernel: release(), modes, homeNode: no, moveAll: no, memsAllowed: [] };
 }
 
-/** What this kernel and process allow; probed once, then cached. */
+/**
+ * What this kernel and process allow; probed once, then cached.
+ *
+ * @example
+ * if (!capabilities().supported) console.warn(capabilities().reason);
+ */
 export function capabilities(): Capabilities {
   if (cached) return cached;
   if (unavailableReason) return (cached = unsupported(`the native addon did not load: ${unavailableReason}`));

@@ -37,7 +37,7 @@ export {
   type PolicySpec,
   type ThreadPolicySpec,
 } from './policy';
-export { formatPlacementMap, placementMap, type PlacementMapOptions } from './placement-map';
+export { formatPlacementMap, placementMap, type PlacementMapFormat, type PlacementMapOptions } from './placement-map';
 export { capabilities, type Capabilities, type Support } from './capabilities';
 export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
 export { nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';

@@ -117,6 +117,10 @@ function checkEmptyView(fn: string, request: Request): void {
 /**
  * Moves the pages spanned by `view` to `node` on the libuv pool; the event loop
  * keeps running. Pages shared with neighbouring data move too (see `pages`).
+ *
+ * @example
+ * const report = await migrateBuffer(buffer, 1);
+ * console.log(report.moved, report.failed); // pages moved, Map { code => pages } left behind
  */
 export async function migrateBuffer(view: MemoryView, node: number, options?: MigrateOptions): Promise<MigrationReport> {
   const request = migrationRequest('migrateBuffer', view, node, options);
@@ -130,7 +134,12 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Mi
   return migrationReport(request, result);
 }
 
-/** migrateBuffer() on the calling thread, for scripts. */
+/**
+ * migrateBuffer() on the calling thread, for scripts.
+ *
+ * @example
+ * const { moved, notPresent } = migrateBufferSync(buffer, 1, { prefault: true });
+ */
 export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
   const request = migrationRequest('migrateBufferSync', view, node, options);
   checkEmptyView('migrateBufferSync', request);
@@ -164,6 +173,10 @@ function movePagesRequest(fn: string, value: MemoryView, targets: unknown, optio
 /**
  * Low level: moves page i of the span to `targets[i]` on the libuv pool and
  * resolves to the kernel's per-page status (node id or negative errno).
+ *
+ * @example
+ * const targets = Int32Array.from(pageNodes(buffer), (_, page) => page % 2); // interleave by hand
+ * const status = await movePages(buffer, targets);
  */
 export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
   const request = movePagesRequest('movePages', view, targets, options);
@@ -174,7 +187,12 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
   }
 }
 
-/** movePages() on the calling thread. */
+/**
+ * movePages() on the calling thread.
+ *
+ * @example
+ * const status = movePagesSync(buffer, new Int32Array(pageNodes(buffer).length).fill(1));
+ */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
   const request = movePagesRequest('movePagesSync', view, targets, options);
   try {

@@ -26,7 +26,12 @@ export type PageState =
   | { kind: 'hidden' }
   | { kind: 'error'; code: string; errno: number };
 
-/** Decodes one entry of pageNodes()/movePages() status arrays. */
+/**
+ * Decodes one entry of pageNodes()/movePages() status arrays.
+ *
+ * @example
+ * console.log(describePage(pageNodes(buffer)[0])); // { kind: 'node', node: 0 }
+ */
 export function describePage(status: number): PageState {
   if (status >= 0) return { kind: 'node', node: status };
   if (status === PAGE_NOT_PRESENT) return { kind: 'not-present' };
@@ -69,6 +74,9 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
  * partial first and last pages it shares with other data), the node id or a
  * negative errno (PAGE_NOT_PRESENT for a page not yet populated, PAGE_HIDDEN).
  * Never touches the pages: a query moves nothing.
+ *
+ * @example
+ * const status = pageNodes(buffer); // Int32Array [0, 0, 1, …], PAGE_NOT_PRESENT for unwritten pages
  */
 export function pageNodes(view: MemoryView, options?: PageNodesOptions): Int32Array {
   return queryView(view, options, 'pageNodes').status;
@@ -94,7 +102,12 @@ export function increment<K>(counts: Map<K, number>, key: K): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
-/** A summary of where the pages spanned by `view` live. */
+/**
+ * A summary of where the pages spanned by `view` live.
+ *
+ * @example
+ * const { pages, byNode, notPresent } = placement(buffer); // byNode: Map { node => pages }
+ */
 export function placement(view: MemoryView, options?: PageNodesOptions): Placement {
   const { view: bytes, status, hidden } = queryView(view, options, 'placement');
   const span = native.spanOf(bytes);

@@ -67,7 +67,8 @@ function legendLine(status: Int32Array, pagesPerCell: number): string {
   return `${unit} · ${parts.join(' · ')}`;
 }
 
-type FormatOptions = Omit<PlacementMapOptions, 'prefault'>;
+/** The layout options of formatPlacementMap (no query, so no prefault). */
+export type PlacementMapFormat = Omit<PlacementMapOptions, 'prefault'>;
 
 interface Layout {
   cellsPerLine: number;
@@ -75,7 +76,7 @@ interface Layout {
   legend: boolean;
 }
 
-function layoutOptions(options: FormatOptions, fn: string): Layout {
+function layoutOptions(options: PlacementMapFormat, fn: string): Layout {
   const { width, maxCells, legend } = options;
   if (legend !== undefined && typeof legend !== 'boolean') throw invalidType(fn, 'options.legend', 'a boolean', legend);
   return {
@@ -105,7 +106,7 @@ function renderMap(status: Int32Array, layout: Layout): string {
  * // 00000000000000001111111111111111
  * // 1 cell = 4 pages · 0 node 0: 64 · 1 node 1: 64 · * pages on more than one node
  */
-export function formatPlacementMap(status: Int32Array, options?: FormatOptions): string {
+export function formatPlacementMap(status: Int32Array, options?: PlacementMapFormat): string {
   const fn = 'formatPlacementMap';
   if (!(status instanceof Int32Array)) throw invalidType(fn, 'status', 'an Int32Array of page statuses', status);
   return renderMap(status, layoutOptions(optionsArgument(options, fn), fn));

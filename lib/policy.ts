@@ -121,6 +121,9 @@ export interface BindReport extends PageRange {
  * Sets the memory policy of the pages a view covers (mbind). The kernel
  * splits its mappings at the range's edges; pages allocated later follow the
  * policy, existing ones move only with `move`.
+ *
+ * @example
+ * bindBuffer(memory, { mode: 'bind', nodes: [1], move: true }); // the policy, and its pages move to node 1
  */
 export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const fn = 'bindBuffer';
@@ -159,7 +162,12 @@ function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unk
   return error;
 }
 
-/** The policy of the pages holding the view's first byte (get_mempolicy MPOL_F_ADDR). */
+/**
+ * The policy of the pages holding the view's first byte (get_mempolicy MPOL_F_ADDR).
+ *
+ * @example
+ * console.log(bufferPolicy(memory)); // { mode: 'bind', nodes: [ 1 ], flags: { … } }
+ */
 export function bufferPolicy(view: MemoryView): Policy {
   const bytes = byteView(view, 'bufferPolicy');
   try {
@@ -173,6 +181,9 @@ export function bufferPolicy(view: MemoryView): Policy {
  * The node of the page holding the view's first byte (get_mempolicy MPOL_F_NODE | MPOL_F_ADDR).
  * Unlike pageNodes(), the kernel faults the page in for reading: a never-written page then maps
  * the shared zero page, whose node is reported.
+ *
+ * @example
+ * const node = nodeOfAddress(buffer); // the node of the buffer's first byte
  */
 export function nodeOfAddress(view: MemoryView): number {
   const bytes = byteView(view, 'nodeOfAddress');
@@ -184,7 +195,12 @@ export function nodeOfAddress(view: MemoryView): number {
   }
 }
 
-/** The memory policy of the calling thread (the main thread or a worker). */
+/**
+ * The memory policy of the calling thread (the main thread or a worker).
+ *
+ * @example
+ * threadPolicy().mode; // 'default' unless setThreadPolicy() changed it
+ */
 export function threadPolicy(): Policy {
   try {
     return policyFromNative(native.threadPolicy());
@@ -198,7 +214,12 @@ export interface ThreadPolicySpec extends PolicySpec {
   numaBalancing?: boolean;
 }
 
-/** Sets the memory policy of the calling thread: where its future allocations go (set_mempolicy). */
+/**
+ * Sets the memory policy of the calling thread: where its future allocations go (set_mempolicy).
+ *
+ * @example
+ * setThreadPolicy({ mode: 'preferred', nodes: [1] }); // new memory of this thread on node 1
+ */
 export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
   const fn = 'setThreadPolicy';
   const [mode, flags, nodes] = policyArguments(spec, fn);
@@ -215,6 +236,10 @@ export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
  * Sets the home node of the pages a view covers (set_mempolicy_home_node,
  * Linux 5.17+): allocations prefer the allowed node nearest to it. Applies to
  * ranges with a 'bind' or 'preferred-many' policy.
+ *
+ * @example
+ * bindBuffer(memory, { mode: 'bind', nodes: [0, 1] });
+ * setHomeNode(memory, 1); // allocate on node 1 first, node 0 when it is full
  */
 export function setHomeNode(view: MemoryView, node: number, options?: { expandToPages?: boolean }): PageRange {
   const fn = 'setHomeNode';

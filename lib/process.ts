@@ -39,6 +39,9 @@ function rethrowProcessMigrationError(error: unknown, fn: string, request: Retur
  * `fromNodes` to the node at the same position in `toNodes` (migrate_pages),
  * like `migratepages pid from to`, on the libuv pool. Resolves to how many
  * pages could not be moved.
+ *
+ * @example
+ * const { notMoved } = await migrateProcess(child.pid, [0], [1]);
  */
 export async function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): Promise<{ notMoved: number }> {
   const request = processMigration('migrateProcess', pid, fromNodes, toNodes);
@@ -49,7 +52,12 @@ export async function migrateProcess(pid: number, fromNodes: number[], toNodes: 
   }
 }
 
-/** migrateProcess() on the calling thread, for scripts. */
+/**
+ * migrateProcess() on the calling thread, for scripts.
+ *
+ * @example
+ * migrateProcessSync(0, [0], [1]); // this whole process from node 0 to node 1
+ */
 export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
   const request = processMigration('migrateProcessSync', pid, fromNodes, toNodes);
   try {
@@ -89,7 +97,12 @@ function mappingKind(fields: Map<string, string>): MappingKind {
   return 'other';
 }
 
-/** Parses numa_maps text (one line per mapping: address, policy, key=value fields). */
+/**
+ * Parses numa_maps text (one line per mapping: address, policy, key=value fields).
+ *
+ * @example
+ * const mappings = parseNumaMaps(readFileSync('/proc/self/numa_maps', 'utf8'));
+ */
 export function parseNumaMaps(text: string): MappingPlacement[] {
   const mappings: MappingPlacement[] = [];
   for (const line of text.split('\n')) {
@@ -117,7 +130,12 @@ export function parseNumaMaps(text: string): MappingPlacement[] {
   return mappings;
 }
 
-/** Where the memory of process `pid` (0 = this one) lives, per mapping and per node, from /proc/<pid>/numa_maps. */
+/**
+ * Where the memory of process `pid` (0 = this one) lives, per mapping and per node, from /proc/<pid>/numa_maps.
+ *
+ * @example
+ * console.log(processPlacement(child.pid).bytesByNode); // Map { 0 => bytes, 1 => bytes }
+ */
 export function processPlacement(pid: number): ProcessPlacement {
   const fn = 'processPlacement';
   const target = pidArgument(pid, fn);

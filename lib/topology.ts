@@ -31,7 +31,12 @@ export interface Topology {
   allowedCpus: number[];
 }
 
-/** Parses the kernel's list format: "0-3,8,10-11" → [0,1,2,3,8,10,11]. */
+/**
+ * Parses the kernel's list format: "0-3,8,10-11" → [0,1,2,3,8,10,11].
+ *
+ * @example
+ * parseIdList('0-3,8'); // [0, 1, 2, 3, 8]
+ */
 export function parseIdList(text: string): number[] {
   const ids: number[] = [];
   for (const part of text.trim().split(',')) {
@@ -87,7 +92,12 @@ function readNode(id: number, online: number[], withCpu: Set<number>, withMemory
   };
 }
 
-/** The machine's NUMA topology as this process sees it, read from sysfs and procfs. */
+/**
+ * The machine's NUMA topology as this process sees it, read from sysfs and procfs.
+ *
+ * @example
+ * for (const node of topology().nodes) console.log(node.id, node.cpus, node.memFree, node.distances);
+ */
 export function topology(): Topology {
   const online = onlineNodes();
   const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
@@ -109,7 +119,12 @@ export function topology(): Topology {
   };
 }
 
-/** The CPU the calling thread runs on and that CPU's node (getcpu). */
+/**
+ * The CPU the calling thread runs on and that CPU's node (getcpu).
+ *
+ * @example
+ * const { cpu, node } = currentCpu();
+ */
 export function currentCpu(): { cpu: number; node: number } {
   try {
     return native.currentCpu();
