@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidRange, invalidType, rethrowAsNumaError } from './errors';
-import { migrateBuffer, type MigrateOptions, type MigrationReport } from './migrate';
+import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
 import { currentCpu, topology } from './topology';
 import { idArgument, nodeArgument } from './validate';
 
@@ -86,7 +86,7 @@ export function nodeOfThread(): number {
  * pinThread({ node: 1 });
  * await placeNear(buffer); // the buffer follows the thread to node 1
  */
-export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: MigrateOptions): Promise<MigrationReport> {
+export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: ParallelMigrateOptions): Promise<MigrationReport> {
   return migrateBuffer(view, nodeOfThread(), options);
 }
 

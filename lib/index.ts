@@ -14,11 +14,14 @@ export {
 export {
   migrateBuffer,
   migrateBufferSync,
+  MigrationAbortedError,
   movePages,
   movePagesSync,
   NODE_UNKNOWN,
   NOT_MOVED,
   type MigrateOptions,
+  type ParallelMigrateOptions,
+  type Progress,
   type MigrationReport,
   type MovePagesOptions,
 } from './migrate';

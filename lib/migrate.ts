@@ -1,12 +1,23 @@
 import { getSystemErrorName } from 'node:util';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
+import {
+  Aborted,
+  alignedChunkPages,
+  Assembly,
+  type Chunk,
+  defaultConcurrency,
+  planChunks,
+  type Progress,
+  runChunks,
+  runChunksSync,
+  type RunOptions,
+} from './engine';
 import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
 import { invalidType, rethrowAsNumaError } from './errors';
 import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
 import { unusableNodeError } from './topology';
-import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
-
+import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument, positiveIntegerOption } from './validate';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -15,7 +26,23 @@ export interface MigrateOptions {
   moveAll?: boolean;
   /** Include the per-page move_pages status array in the report. */
   status?: boolean;
+  /**
+   * Pages per chunk (default 4096), rounded up to whole transparent huge pages. Chunks are the unit of
+   * progress, cancellation and parallel work.
+   */
+  chunkPages?: number;
+  /** Called after each chunk with the pages of the span and how many are done. */
+  onProgress?: (progress: Progress) => void;
+  /** Stops the migration before the next chunk; it then rejects/throws a MigrationAbortedError. */
+  signal?: AbortSignal;
 }
+
+export interface ParallelMigrateOptions extends MigrateOptions {
+  /** Chunks in flight at once on the libuv pool. Default: one less than the pool size, at most the CPU count. */
+  concurrency?: number;
+}
+
+export type { Progress };
 
 export interface MigrationReport {
   /** The target node. */
@@ -33,28 +60,68 @@ export interface MigrationReport {
   hidden: number;
   /** Per page (with `options.status`): the node it is on after the move, read back, or a negative errno. */
   status?: Int32Array;
-  /** Time in the native call: prefault, query and move. */
+  /** Wall-clock time of the whole migration: prefault, queries and moves of every chunk. */
   elapsedNs: number;
+  /** The kernel path that moved the pages (move_pages with a per-page array; see benchmarks/README.md). */
+  method: 'move_pages';
+  chunks: number;
+  /** Chunks that ran at once. */
+  concurrency: number;
+}
+
+/**
+ * What migrateBuffer() and migrateBufferSync() throw when their `signal` stops
+ * them: `report` covers the chunks that ran (its `pages` are the pages done),
+ * `totalPages` the whole span. Every page is on a node either way.
+ */
+export class MigrationAbortedError extends Error {
+  readonly code = 'ABORT_ERR';
+
+  constructor(fn: string, readonly report: MigrationReport, readonly totalPages: number, reason: unknown) {
+    super(`${fn}: aborted after ${report.pages} of ${totalPages} pages`, { cause: reason });
+    this.name = 'AbortError';
+  }
 }
 
 interface Request {
+  fn: string;
   view: Uint8Array;
   node: number;
   flags: number;
   prefault: boolean;
   wantStatus: boolean;
+  chunks: Chunk[];
+  concurrency: number;
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
 }
 
-function migrationRequest(fn: string, value: MemoryView, node: unknown, options: MigrateOptions | undefined): Request {
+const DEFAULT_CHUNK_PAGES = 4096;
+
+function migrationRequest(
+  fn: string,
+  value: MemoryView,
+  node: unknown,
+  options: ParallelMigrateOptions | undefined,
+  parallel: boolean,
+): Request {
   const view = byteView(value, fn);
   const target = nodeArgument(node, fn);
-  const { prefault, moveAll, status } = optionsArgument(options, fn);
+  const { prefault, moveAll, status, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidType(fn, 'options.onProgress', 'a function', onProgress);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType(fn, 'options.signal', 'an AbortSignal', signal);
+  if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
   return {
+    fn,
     view,
     node: target,
     flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
     wantStatus: booleanOption(status, fn, 'status'),
+    chunks: planChunks(view, alignedChunkPages(positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES))),
+    concurrency: parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1,
+    onProgress,
+    signal,
   };
 }
 
@@ -104,6 +171,9 @@ function migrationReport(request: Request, result: NativeMigrateResult): Migrati
     hidden: result.hidden,
     ...(request.wantStatus ? { status } : {}),
     elapsedNs: result.elapsedNs,
+    method: 'move_pages',
+    chunks: request.chunks.length,
+    concurrency: Math.min(request.concurrency, request.chunks.length),
   };
 }
 
@@ -114,42 +184,65 @@ function checkEmptyView(fn: string, request: Request): void {
   if (unusable) throw unusable;
 }
 
+function elapsedSince(started: bigint): number {
+  return Number(process.hrtime.bigint() - started);
+}
+
+/** An abort becomes a MigrationAbortedError reporting the chunks that ran; kernel errors become NumaErrors. */
+function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown): never {
+  if (error instanceof Aborted) {
+    const partial = migrationReport(request, assembly.finishedResult(elapsedSince(started)));
+    throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
+  }
+  rethrowMigrationError(error, request.fn, request.view, [request.node]);
+}
+
+function runOptions(request: Request): RunOptions {
+  return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal };
+}
+
 /**
- * Moves the pages spanned by `view` to `node` on the libuv pool; the event loop
- * keeps running. Pages shared with neighbouring data move too (see `pages`).
+ * Moves the pages spanned by `view` to `node` on the libuv pool, in chunks of
+ * `chunkPages` with up to `concurrency` at once; the event loop keeps running.
+ * Pages shared with neighbouring data move too (see `pages`).
  *
  * @example
  * const report = await migrateBuffer(buffer, 1);
  * console.log(report.moved, report.failed); // pages moved, Map { code => pages } left behind
  */
-export async function migrateBuffer(view: MemoryView, node: number, options?: MigrateOptions): Promise<MigrationReport> {
-  const request = migrationRequest('migrateBuffer', view, node, options);
+export async function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
+  const request = migrationRequest('migrateBuffer', view, node, options, true);
   checkEmptyView('migrateBuffer', request);
-  let result: NativeMigrateResult;
+  const started = process.hrtime.bigint();
+  const assembly = Assembly.forChunks(request.chunks);
+  const move = (chunk: Chunk) => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault);
   try {
-    result = await native.migrateAsync(request.view, request.node, request.flags, request.prefault);
+    await runChunks(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
-    rethrowMigrationError(error, 'migrateBuffer', request.view, [request.node]);
+    rethrowChunkError(request, assembly, started, error);
   }
-  return migrationReport(request, result);
+  return migrationReport(request, assembly.result(elapsedSince(started)));
 }
 
 /**
- * migrateBuffer() on the calling thread, for scripts.
+ * migrateBuffer() on the calling thread, one chunk after another, for scripts.
  *
  * @example
  * const { moved, notPresent } = migrateBufferSync(buffer, 1, { prefault: true });
  */
 export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
-  const request = migrationRequest('migrateBufferSync', view, node, options);
-  checkEmptyView('migrateBufferSync', request);
-  let result: NativeMigrateResult;
+  const fn = 'migrateBufferSync';
+  const request = migrationRequest(fn, view, node, options, false);
+  checkEmptyView(fn, request);
+  const started = process.hrtime.bigint();
+  const assembly = Assembly.forChunks(request.chunks);
+  const move = (chunk: Chunk) => native.migrate(chunk.view, request.node, request.flags, request.prefault);
   try {
-    result = native.migrate(request.view, request.node, request.flags, request.prefault);
+    runChunksSync(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
-    rethrowMigrationError(error, 'migrateBufferSync', request.view, [request.node]);
+    rethrowChunkError(request, assembly, started, error);
   }
-  return migrationReport(request, result);
+  return migrationReport(request, assembly.result(elapsedSince(started)));
 }
 
 export interface MovePagesOptions {
