@@ -113,7 +113,12 @@ t.test('multi-node: parallel chunks move everything; an abort leaves each page o
     chunkPages: 1024,
     signal: controller.signal,
     onProgress: ({ done }) => done >= 4096 && controller.abort(),
-  }).catch((caught: unknown) => caught as MigrationAbortedError);
+  }).then(
+    () => {
+      throw new Error('the migration was not aborted');
+    },
+    (caught: unknown) => caught as MigrationAbortedError,
+  );
   t.equal(error.name, 'AbortError');
   const counts = tally(pageNodes(buffer));
   t.equal((counts[a] ?? 0) + (counts[b] ?? 0), error.totalPages, 'every page is on one of the two nodes');
