@@ -142,11 +142,16 @@ constexpr int32_t kUnset = INT32_MIN;
 int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int32_t* status,
                QueryStats* stats) {
   std::vector<int32_t> where(chunk.count);
+  bool one_target = std::all_of(nodes, nodes + chunk.count, [&](int32_t node) { return node == nodes[0]; });
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) wait_before_attempt(attempt);
     std::fill(status, status + chunk.count, kUnset);
     long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
     if (rc < 0) return -errno;
+    // With one target for all pages, a status equal to it is the kernel's own
+    // report that the page is there (no huge page can be torn between targets):
+    // when every page has it, the read-back below would only repeat it.
+    if (one_target && std::equal(nodes, nodes + chunk.count, status)) return 0;
     // Read back without touching: a fault on a page already on its target
     // could make NUMA balancing move it away again.
     if (int err = query_nodes(chunk, where.data(), stats)) return err;
