@@ -57,13 +57,20 @@ export function prefaultView(view: Uint8Array, fn: string): void {
   }
 }
 
+// Out-parameters of the native query (sync, so one set per thread is enough):
+// small spans are written into the scratch array and copied out, which costs
+// less than the native side allocating a new array; [hidden pages, pages].
+const scratch = new Int32Array(64);
+const counts = new Float64Array(2);
+
 /** The view, its page statuses and hidden count, with errors naming the public function `fn`. */
 export function queryView(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
   const view = byteView(value, fn);
   const { prefault } = optionsArgument(options, fn);
   if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
   try {
-    return { view, ...native.queryPages(view) };
+    const result = native.queryPages(view, scratch, counts);
+    return { view, status: result === scratch ? scratch.slice(0, counts[1]) : result, hidden: counts[0] };
   } catch (error) {
     rethrowAsNumaError(error, fn, spanContext(view));
   }

@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "exports.h"
 #include "numa/migrate.h"
+#include "promise_worker.h"
 #include "view.h"
 
 namespace glue {
@@ -29,12 +30,10 @@ numa::Migration migration_arguments(const Napi::CallbackInfo& info, const char* 
     request.node = info[1].As<Napi::Number>().Int32Value();
     if (request.node < 0 || double(request.node) != info[1].As<Napi::Number>().DoubleValue())
       throw Napi::RangeError::New(env, std::string(function) + ": node must be a non-negative integer");
-  } else if (info[1].IsTypedArray() &&
-             info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    Napi::Int32Array given = info[1].As<Napi::Int32Array>();
-    if (given.ElementLength() != request.span.count)
+  } else if (std::optional<Napi::Int32Array> given = typed_array_of<int32_t>(info[1], napi_int32_array)) {
+    if (given->ElementLength() != request.span.count)
       throw Napi::RangeError::New(env, std::string(function) + ": targets must have one entry per page");
-    targets->assign(given.Data(), given.Data() + given.ElementLength());
+    targets->assign(given->Data(), given->Data() + given->ElementLength());
     request.targets = targets->data();
   } else {
     throw Napi::TypeError::New(env, std::string(function) + ": target must be a node id or an Int32Array");
@@ -59,12 +58,11 @@ Napi::Object migration_result(Napi::Env env, Napi::Int32Array before, Napi::Int3
 
 // Runs numa::migrate on a pool thread. Holds references to the view and the
 // output arrays so their memory outlives the work; touches no JS on the pool.
-class MigrationWorker : public Napi::AsyncWorker {
+class MigrationWorker : public PromiseWorker {
  public:
   MigrationWorker(Napi::Env env, Napi::Uint8Array view, numa::Migration request,
                   std::vector<int32_t> targets)
-      : Napi::AsyncWorker(env, "numaplace.migrate"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env, "numaplace.migrate"),
         targets_(std::move(targets)),
         request_(request),
         view_(Napi::Persistent(view)),
@@ -75,7 +73,6 @@ class MigrationWorker : public Napi::AsyncWorker {
     if (request_.targets) request_.targets = targets_.data();
   }
 
-  Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override { outcome_ = numa::migrate(request_, before_data_, after_data_); }
@@ -88,10 +85,7 @@ class MigrationWorker : public Napi::AsyncWorker {
       deferred_.Resolve(migration_result(env, before_.Value(), after_.Value(), outcome_));
   }
 
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
  private:
-  Napi::Promise::Deferred deferred_;
   std::vector<int32_t> targets_;
   numa::Migration request_;
   Napi::Reference<Napi::Uint8Array> view_;
@@ -119,10 +113,7 @@ Napi::Value migrate_async(const Napi::CallbackInfo& info) {
   Napi::Uint8Array view = view_argument(info[0], "migrateAsync");
   std::vector<int32_t> targets;
   numa::Migration request = migration_arguments(info, "migrateAsync", view, &targets);
-  auto* worker = new MigrationWorker(env, view, request, std::move(targets));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself when done
-  return promise;
+  return (new MigrationWorker(env, view, request, std::move(targets)))->start();
 }
 
 }  // namespace

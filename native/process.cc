@@ -9,6 +9,7 @@
 #include "exports.h"
 #include "numa/policy.h"
 #include "policy_args.h"
+#include "promise_worker.h"
 
 namespace glue {
 namespace {
@@ -27,14 +28,10 @@ ProcessMigration process_migration_arguments(const Napi::CallbackInfo& info, con
   return {int(pid), node_mask_argument(info[1], function), node_mask_argument(info[2], function)};
 }
 
-class ProcessMigrationWorker : public Napi::AsyncWorker {
+class ProcessMigrationWorker : public PromiseWorker {
  public:
   ProcessMigrationWorker(Napi::Env env, ProcessMigration request)
-      : Napi::AsyncWorker(env, "numaplace.migrateProcess"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        request_(request) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "numaplace.migrateProcess"), request_(request) {}
 
  protected:
   void Execute() override { left_ = numa::migrate_process(request_.pid, request_.from, request_.to); }
@@ -47,10 +44,7 @@ class ProcessMigrationWorker : public Napi::AsyncWorker {
       deferred_.Resolve(Napi::Number::New(env, double(left_)));
   }
 
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
  private:
-  Napi::Promise::Deferred deferred_;
   ProcessMigration request_;
   long left_ = 0;
 };
@@ -63,10 +57,7 @@ Napi::Value migrate_process_sync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value migrate_process_async(const Napi::CallbackInfo& info) {
-  auto* worker = new ProcessMigrationWorker(info.Env(), process_migration_arguments(info, "migrateProcessAsync"));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself when done
-  return promise;
+  return (new ProcessMigrationWorker(info.Env(), process_migration_arguments(info, "migrateProcessAsync")))->start();
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
-// queryPages(view) -> { status: Int32Array, hidden }: the node of every page of the view.
+// queryPages(view, scratch, counts) -> Int32Array, the node of every page of the
+// view: `scratch` itself when the span fits in it (counts[1] = pages), else a
+// new array; counts[0] = pages hidden by NUMA balancing. The scratch array
+// spares small queries the allocation of an ArrayBuffer, their largest cost.
 // spanOf(view) -> { address: bigint, start: bigint, pages }: the view's address and
 // the whole pages it touches.
 #include <napi.h>
@@ -13,15 +16,19 @@ namespace glue {
 static Napi::Value query_pages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array view = view_argument(info[0], "queryPages");
+  std::optional<Napi::Int32Array> scratch = typed_array_of<int32_t>(info[1], napi_int32_array);
+  if (!scratch) throw Napi::TypeError::New(env, "queryPages: scratch must be an Int32Array");
+  std::optional<Napi::Float64Array> counts = typed_array_of<double>(info[2], napi_float64_array);
+  if (!counts || counts->ElementLength() < 2)
+    throw Napi::TypeError::New(env, "queryPages: counts must be a Float64Array of two elements");
   numa::PageSpan span = span_of_view(view);
-  Napi::Int32Array status = Napi::Int32Array::New(env, span.count);
+  Napi::Int32Array status = span.count <= scratch->ElementLength() ? *scratch : Napi::Int32Array::New(env, span.count);
   numa::QueryStats stats;
   if (int err = numa::query_nodes(span, status.Data(), &stats))
     throw system_error(env, err, "move_pages");
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("status", status);
-  result.Set("hidden", Napi::Number::New(env, double(stats.hidden)));
-  return result;
+  (*counts)[0] = double(stats.hidden);
+  (*counts)[1] = double(span.count);
+  return status;
 }
 
 static Napi::Value span_of(const Napi::CallbackInfo& info) {

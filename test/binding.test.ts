@@ -33,7 +33,14 @@ t.test('native exports match types/binding.d.ts', async (t) => {
 
 t.test('native re-checks its arguments instead of crashing', async (t) => {
   const bytes = new Uint8Array(16);
-  t.throws(() => native.queryPages(new Int32Array(4) as unknown as Uint8Array), TypeError);
+  const scratch = new Int32Array(4);
+  const counts = new Float64Array(2);
+  t.throws(() => native.queryPages(new Int32Array(4) as unknown as Uint8Array, scratch, counts), TypeError);
+  t.throws(() => native.queryPages(bytes, scratch, new Float64Array(1)), TypeError);
+  t.throws(() => native.queryPages(bytes, new Float64Array(4) as unknown as Int32Array, counts), TypeError);
+  t.equal(native.queryPages(bytes, scratch, counts), scratch, 'a span that fits is written into scratch');
+  t.ok(counts[1] >= 1 && counts[1] <= 2, `${counts[1]} page(s) counted`);
+  t.not(native.queryPages(new Uint8Array(5 * native.pageSize), scratch, counts), scratch, 'a longer span gets a new array');
   t.throws(() => native.migrate(bytes, -1, 2, false), RangeError);
   t.throws(() => native.migrate(bytes, 0.5, 2, false), RangeError);
   t.throws(() => native.migrate(bytes, 0, 3, false), RangeError);
@@ -44,5 +51,5 @@ t.test('native re-checks its arguments instead of crashing', async (t) => {
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });
-  t.throws(() => native.queryPages(view), TypeError);
+  t.throws(() => native.queryPages(view, new Int32Array(4), new Float64Array(2)), TypeError);
 });

@@ -2,12 +2,6 @@
 // Every view argument is a Uint8Array; the TypeScript layer normalizes user input.
 // test/binding.test.ts checks that the addon exports exactly these members.
 
-/** Status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden, node unknown). */
-export interface NativeQueryResult {
-  status: Int32Array;
-  /** Present pages NUMA balancing hid from the kernel's query. */
-  hidden: number;
-}
 
 export interface NativeMigrateResult {
   /** Node of each page before the move (as queryPages reports it). */
@@ -34,7 +28,13 @@ export interface NativePolicy {
 export interface NativeBinding {
   readonly pageSize: number;
   currentCpu(): { cpu: number; node: number };
-  queryPages(view: Uint8Array): NativeQueryResult;
+  /**
+   * The status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden,
+   * node unknown). Returns `scratch` itself when the span fits in it (the caller copies the first
+   * counts[1] entries) or a new array; counts[0] receives how many present pages NUMA balancing hid
+   * from the kernel's query. Out-parameters, because allocating a result costs more than querying a page.
+   */
+  queryPages(view: Uint8Array, scratch: Int32Array, counts: Float64Array): Int32Array;
   /** The whole pages a view touches: the view's address, the first page's, how many pages. */
   spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
