@@ -111,6 +111,13 @@ function migrationRequest(
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidType(fn, 'options.onProgress', 'a function', onProgress);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType(fn, 'options.signal', 'an AbortSignal', signal);
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
+  const pagesPerChunk = positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES);
+  let chunks: Chunk[];
+  try {
+    chunks = planChunks(view, alignedChunkPages(pagesPerChunk));
+  } catch (error) {
+    rethrowAsNumaError(error, fn, `for a view of ${view.byteLength} bytes`);
+  }
   return {
     fn,
     view,
@@ -118,7 +125,7 @@ function migrationRequest(
     flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
     wantStatus: booleanOption(status, fn, 'status'),
-    chunks: planChunks(view, alignedChunkPages(positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES))),
+    chunks,
     concurrency: parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1,
     onProgress,
     signal,

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { native } from '../lib/binding';
 import { alignedChunkPages, planChunks } from '../lib/engine';
-import { migrateBuffer, migrateBufferSync, MigrationAbortedError, pageNodes, type Progress, topology } from '../lib/index';
-import { checksum, filledBuffer, multiNodeOrSkip, numaBalancing, tally } from './helpers';
+import { allocOnNode, migrateBuffer, migrateBufferSync, MigrationAbortedError, pageNodes, type Progress, topology } from '../lib/index';
+import { checksum, filledBuffer, memoryNodeIds, multiNodeOrSkip, numaBalancing, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -73,7 +73,9 @@ t.test('an AbortSignal stops the migration between chunks, data intact', async (
     t.match(aborted, { name: 'AbortError', code: 'ABORT_ERR', cause: reason, message: new RegExp(`^migrateBuffer(Sync)?: aborted after ${firstChunk} of`) });
     t.equal(aborted.report.pages, firstChunk, `${name}: the report covers the one chunk that ran`);
     t.ok(aborted.totalPages > aborted.report.pages);
-    t.same(tally(pageNodes(buffer)), { [node]: aborted.totalPages }, `${name}: every page is on a node`);
+    const counts = tally(pageNodes(buffer));
+    const onNodes = memoryNodeIds().reduce((sum, id) => sum + (counts[id] ?? 0), 0);
+    t.equal(onNodes, aborted.totalPages, `${name}: every page is on a node (NUMA balancing may have moved some)`);
     t.equal(checksum(buffer), digest, `${name}: data unchanged`);
   }
   const before = AbortSignal.abort();
@@ -96,12 +98,14 @@ t.test('engine options are validated; a throwing onProgress stops the migration'
 t.test('multi-node: parallel chunks move everything; an abort leaves each page on one of the two nodes', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
-  const buffer = filledBuffer(64 * MiB);
+  // 4 KiB pages: NUMA balancing moves a transparent huge page toward its reader as a whole.
+  const a = nodes[0];
+  const b = nodes[1];
+  const buffer = allocOnNode(64 * MiB + PAGE, a, { hugePages: false }).subarray(100);
+  buffer.set(filledBuffer(buffer.length));
   const digest = checksum(buffer);
-  const a = pageNodes(buffer)[0];
-  const b = nodes.find((node) => node !== a)!;
   const report = await migrateBuffer(buffer, b, { concurrency: 3, chunkPages: 1024 });
-  t.match(report, { chunks: 16, concurrency: 3, failed: new Map() });
+  t.match(report, { chunks: planChunks(buffer, 1024).length, concurrency: 3, failed: new Map() });
   const slack = numaBalancing() ? Math.ceil(report.pages / 100) : 0;
   t.ok(report.moved >= report.pages - slack, `${report.moved} of ${report.pages} pages moved`);
   t.ok((tally(pageNodes(buffer))[b] ?? 0) >= report.pages - slack, 'read back on the target');
@@ -122,7 +126,8 @@ t.test('multi-node: parallel chunks move everything; an abort leaves each page o
   t.equal(error.name, 'AbortError');
   const counts = tally(pageNodes(buffer));
   t.equal((counts[a] ?? 0) + (counts[b] ?? 0), error.totalPages, 'every page is on one of the two nodes');
-  t.ok(Math.abs((counts[a] ?? 0) - error.report.moved) <= slack + 1, `node ${a} holds the ${error.report.moved} pages moved before the abort`);
+  const done = error.report.moved + error.report.alreadyOnNode;
+  t.ok(Math.abs((counts[a] ?? 0) - done) <= slack, `node ${a} holds the ${done} pages of the chunks done before the abort`);
   t.ok(error.report.pages < error.totalPages, `${error.report.pages} of ${error.totalPages} pages done`);
   t.equal(checksum(buffer), digest, 'data unchanged');
 });

@@ -6,13 +6,12 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { checkedOnHost } from './helpers';
 import { pageNodes } from '../lib/index';
 
 const ROOT = path.join(__dirname, '..');
 
-if (process.env.NUMAPLACE_VM_TOPOLOGY) {
-  t.plan(0, 'packaging is tested on the host: the guest has no registry access and no time for a compile');
-} else {
+if (!checkedOnHost(t, 'packaging (the guest has no registry access)')) {
   const work = mkdtempSync(path.join(tmpdir(), 'numaplace-package-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());

@@ -30,7 +30,8 @@ t.test('placementMap reads the pages of a view from the kernel', async (t) => {
   t.match(placementMap(onNode), new RegExp(`1 cell = 1 page · ${node} node ${node}: 64$`));
   const fresh = freshMemory(bytes);
   t.match(placementMap(fresh, { maxCells: 8, legend: false }), /^\.+$/, 'never-written memory is not present');
-  t.match(placementMap(fresh, { prefault: true, maxCells: 8, legend: false }), new RegExp(`^${node}+$`), 'prefault populates it');
+  // Populated on the node of the CPU that runs this, whichever it is.
+  t.match(placementMap(fresh, { prefault: true, maxCells: 8, legend: false }), /^(\d)\1*$/, 'prefault populates it, all on one node');
   t.throws(() => placementMap(onNode, { width: -1, prefault: true }), { name: 'RangeError', message: /^placementMap: .*options\.width/ });
   t.throws(() => placementMap('x' as unknown as Uint8Array), { name: 'TypeError', message: /^placementMap: .*`view`/ });
 });
