@@ -1,0 +1,263 @@
+// The baselines numaplace is measured against: plain C over the same pages,
+// timed in C (CLOCK_MONOTONIC) so the JS call costs them nothing. Built by
+// benchmarks/run.js only; not part of the package. libnuma is loaded with
+// dlopen so the benchmark still runs (without that baseline) where it is missing.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MPOL_DEFAULT 0
+#define MPOL_BIND 2
+#define MPOL_F_NODE 1
+#define MPOL_F_ADDR 2
+#define MPOL_MF_MOVE 2
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct {
+  char* start;  // page-aligned
+  size_t pages;
+} Range;
+
+static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+
+static int32_t int_argument(napi_env env, napi_value value) {
+  int32_t result = 0;
+  napi_get_value_int32(env, value, &result);
+  return result;
+}
+
+// The usual (view, integer) arguments: the view's bytes and the integer (0 when absent).
+static int view_and_int(napi_env env, napi_callback_info info, char** data, size_t* length, int32_t* value) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_typed = false;
+  if (argc >= 1) napi_is_typedarray(env, argv[0], &is_typed);
+  if (!is_typed) {
+    napi_throw_type_error(env, NULL, "expected a TypedArray");
+    return -1;
+  }
+  napi_typedarray_type type;
+  napi_get_typedarray_info(env, argv[0], &type, length, (void**)data, NULL, NULL);
+  *value = argc > 1 ? int_argument(env, argv[1]) : 0;
+  return 0;
+}
+
+// (view, integer) with the view as the whole pages it touches.
+static int range_and_int(napi_env env, napi_callback_info info, Range* range, int32_t* value) {
+  char* data;
+  size_t length;
+  if (view_and_int(env, info, &data, &length, value)) return -1;
+  uintptr_t first = (uintptr_t)data & ~(page_size() - 1);
+  uintptr_t end = ((uintptr_t)data + length + page_size() - 1) & ~(page_size() - 1);
+  range->start = (char*)first;
+  range->pages = (end - first) / page_size();
+  return 0;
+}
+
+static napi_value number(napi_env env, double value) {
+  napi_value result;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+static napi_value fail(napi_env env, const char* what) {
+  char message[160];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+// The per-page arrays of a move_pages call, built before the clock starts so
+// the baselines time nothing but the kernel's work (the strictest comparison:
+// numaplace's figures include building its arrays).
+typedef struct {
+  void** addresses;
+  int* nodes;  // NULL for a query
+  int* status;
+} Arrays;
+
+static Arrays arrays_for(Range range, int node) {
+  Arrays arrays = {malloc(range.pages * sizeof(void*)), node >= 0 ? malloc(range.pages * sizeof(int)) : NULL,
+                   malloc(range.pages * sizeof(int))};
+  for (size_t i = 0; i < range.pages; i++) {
+    arrays.addresses[i] = range.start + i * page_size();
+    if (arrays.nodes) arrays.nodes[i] = node;
+    arrays.status[i] = -1;
+  }
+  return arrays;
+}
+
+static void free_arrays(Arrays arrays) {
+  free(arrays.addresses);
+  free(arrays.nodes);
+  free(arrays.status);
+}
+
+// movePages(view, node) -> ns of one move_pages call over the range; node -1 queries instead.
+static napi_value move_pages_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t node;
+  if (range_and_int(env, info, &range, &node)) return NULL;
+  Arrays arrays = arrays_for(range, node);
+  uint64_t start = now_ns();
+  long rc = syscall(SYS_move_pages, 0, range.pages, arrays.addresses, arrays.nodes, arrays.status, node >= 0 ? MPOL_MF_MOVE : 0);
+  uint64_t elapsed = now_ns() - start;
+  free_arrays(arrays);
+  return rc < 0 ? fail(env, "move_pages") : number(env, (double)elapsed);
+}
+
+typedef int (*numa_move_pages_fn)(int, unsigned long, void**, const int*, int*, int);
+
+// numaMovePages(view, node) -> ns of libnuma's numa_move_pages, or -1 without libnuma.
+static napi_value numa_move_pages_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t node;
+  if (range_and_int(env, info, &range, &node)) return NULL;
+  static numa_move_pages_fn move;
+  if (!move) {
+    void* library = dlopen("libnuma.so.1", RTLD_NOW);
+    if (library) move = (numa_move_pages_fn)dlsym(library, "numa_move_pages");
+    if (!move) return number(env, -1);
+  }
+  Arrays arrays = arrays_for(range, node);
+  uint64_t start = now_ns();
+  int rc = move(0, range.pages, arrays.addresses, arrays.nodes, arrays.status, MPOL_MF_MOVE);
+  uint64_t elapsed = now_ns() - start;
+  free_arrays(arrays);
+  return rc < 0 ? fail(env, "numa_move_pages") : number(env, (double)elapsed);
+}
+
+// mbindMove(view, node) -> ns: migspeed's method, mbind(MPOL_BIND, MPOL_MF_MOVE),
+// then the default policy restored, as a library that must not leave a policy behind.
+static napi_value mbind_move_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t node;
+  if (range_and_int(env, info, &range, &node)) return NULL;
+  unsigned long mask[16] = {0};
+  mask[node / 64] |= 1UL << (node % 64);
+  size_t length = range.pages * page_size();
+  uint64_t start = now_ns();
+  if (syscall(SYS_mbind, range.start, length, MPOL_BIND, mask, 1024, MPOL_MF_MOVE) != 0) return fail(env, "mbind");
+  if (syscall(SYS_mbind, range.start, length, MPOL_DEFAULT, NULL, 0, 0) != 0) return fail(env, "mbind");
+  return number(env, (double)(now_ns() - start));
+}
+
+// getMempolicyLoop(view) -> ns: one get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) per page.
+static napi_value get_mempolicy_loop_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t unused;
+  if (range_and_int(env, info, &range, &unused)) return NULL;
+  uint64_t start = now_ns();
+  for (size_t i = 0; i < range.pages; i++) {
+    int node;
+    if (syscall(SYS_get_mempolicy, &node, NULL, 0, range.start + i * page_size(), MPOL_F_NODE | MPOL_F_ADDR) != 0)
+      return fail(env, "get_mempolicy");
+  }
+  return number(env, (double)(now_ns() - start));
+}
+
+// onePageQuery(view, calls) -> ns per call: the fixed cost of a 1-page move_pages query.
+static napi_value one_page_query_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t calls;
+  if (range_and_int(env, info, &range, &calls)) return NULL;
+  void* address = range.start;
+  int status;
+  uint64_t start = now_ns();
+  for (int i = 0; i < calls; i++) {
+    if (syscall(SYS_move_pages, 0, 1, &address, NULL, &status, 0) < 0) return fail(env, "move_pages");
+  }
+  return number(env, (double)(now_ns() - start) / calls);
+}
+
+// copy(target, source) -> ns: memcpy of the same bytes, the physical limit of a migration.
+static napi_value copy_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *target, *source;
+  size_t target_length, source_length;
+  napi_typedarray_type type;
+  napi_get_typedarray_info(env, argv[0], &type, &target_length, &target, NULL, NULL);
+  napi_get_typedarray_info(env, argv[1], &type, &source_length, &source, NULL, NULL);
+  size_t length = target_length < source_length ? target_length : source_length;
+  uint64_t start = now_ns();
+  memcpy(target, source, length);
+  return number(env, (double)(now_ns() - start));
+}
+
+// chase(view, steps) -> ns per dependent load over a random cycle of 64-byte slots
+// (the view is turned into the cycle first, untimed), defeating prefetchers.
+static napi_value chase_js(napi_env env, napi_callback_info info) {
+  char* data;
+  size_t length;
+  int32_t steps;
+  if (view_and_int(env, info, &data, &length, &steps)) return NULL;
+  size_t slots = length / 64;
+  if (slots < 2) {
+    napi_throw_range_error(env, NULL, "chase: the view needs at least 128 bytes");
+    return NULL;
+  }
+  size_t* order = malloc(slots * sizeof *order);
+  for (size_t i = 0; i < slots; i++) order[i] = i;
+  uint64_t seed = 88172645463325252ull;
+  for (size_t i = slots - 1; i > 0; i--) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    size_t j = seed % (i + 1), swap = order[i];
+    order[i] = order[j], order[j] = swap;
+  }
+  char* base = data;
+  for (size_t i = 0; i < slots; i++) *(void**)(base + order[i] * 64) = base + order[(i + 1) % slots] * 64;
+  free(order);
+  void* volatile* cursor = (void* volatile*)base;
+  uint64_t start = now_ns();
+  for (int i = 0; i < steps; i++) cursor = (void* volatile*)*cursor;
+  uint64_t elapsed = now_ns() - start;
+  if (cursor == NULL) return number(env, -1);  // keeps the loop
+  return number(env, (double)elapsed / steps);
+}
+
+// readAll(view) -> ns to sum every 8-byte word: read bandwidth.
+static napi_value read_all_js(napi_env env, napi_callback_info info) {
+  char* data;
+  size_t length;
+  int32_t unused;
+  if (view_and_int(env, info, &data, &length, &unused)) return NULL;
+  const volatile uint64_t* words = (const uint64_t*)data;
+  uint64_t sum = 0;
+  uint64_t start = now_ns();
+  for (size_t i = 0; i < length / 8; i++) sum += words[i];
+  uint64_t elapsed = now_ns() - start;
+  return number(env, sum == 1 ? -1 : (double)elapsed);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      {"movePages", NULL, move_pages_js, NULL, NULL, NULL, napi_default, NULL},
+      {"numaMovePages", NULL, numa_move_pages_js, NULL, NULL, NULL, napi_default, NULL},
+      {"mbindMove", NULL, mbind_move_js, NULL, NULL, NULL, napi_default, NULL},
+      {"getMempolicyLoop", NULL, get_mempolicy_loop_js, NULL, NULL, NULL, napi_default, NULL},
+      {"onePageQuery", NULL, one_page_query_js, NULL, NULL, NULL, napi_default, NULL},
+      {"copy", NULL, copy_js, NULL, NULL, NULL, napi_default, NULL},
+      {"chase", NULL, chase_js, NULL, NULL, NULL, napi_default, NULL},
+      {"readAll", NULL, read_all_js, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof *functions, functions);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,116 @@
+'use strict';
+// Queries and fixed costs: pageNodes against raw move_pages(nodes = NULL) and
+// a per-page get_mempolicy loop, numa_maps parsing, the fixed cost of a
+// 1-page query, and what the Promise form adds to a 2 MiB migration.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const { allocOnNode, migrateBuffer, migrateBufferSync, pageNodes, processPlacement } = require('../../dist');
+const { interleaved, ratio, summary, timed } = require('../stats');
+
+const MiB = 2 ** 20;
+const CALLS = 10000;
+
+async function queryCosts({ raw, a, repetitions, record }) {
+  const buffer = allocOnNode(64 * MiB, a, { hugePages: false }).fill(5);
+  const pages = pageNodes(buffer).length;
+  const samples = await interleaved(repetitions, {
+    pageNodes: () => timed(() => pageNodes(buffer)),
+    raw: async () => raw.movePages(buffer, -1),
+    getMempolicy: async () => raw.getMempolicyLoop(buffer),
+  });
+  record({ id: 'per-page/pageNodes', title: 'pageNodes per page, 64 MiB', unit: 'ns', ...summary(samples.pageNodes.map((ns) => ns / pages)) });
+  record({ id: 'per-page/raw-query', title: 'raw move_pages(nodes = NULL) per page', unit: 'ns', ...summary(samples.raw.map((ns) => ns / pages)) });
+  record({ id: 'ratio/pageNodes-vs-raw', title: 'pageNodes time ÷ raw move_pages(nodes = NULL), 64 MiB', unit: '×', goal: { op: '<=', value: 1.1 }, ...ratio(samples.pageNodes, samples.raw) });
+  record({
+    id: 'ratio/get_mempolicy-loop-vs-pageNodes',
+    title: 'per-page get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) loop time ÷ pageNodes, 64 MiB',
+    unit: '×',
+    goal: { op: '>=', value: 3 },
+    ...ratio(samples.getMempolicy, samples.pageNodes),
+  });
+  const placements = await interleaved(repetitions, { numaMaps: () => timed(() => processPlacement(0)) });
+  const mappings = processPlacement(0).mappings.length;
+  record({ id: 'numa_maps/parse', title: `processPlacement(0): read and parse /proc/self/numa_maps (${mappings} mappings)`, unit: 'µs', ...summary(placements.numaMaps.map((ns) => ns / 1e3)) });
+}
+
+async function fixedCosts({ raw, a, b, repetitions, record }) {
+  const page = allocOnNode(4096, a, { hugePages: false }).fill(6);
+  const samples = await interleaved(repetitions, {
+    pageNodes: () =>
+      timed(() => {
+        for (let i = 0; i < CALLS; i++) pageNodes(page);
+      }).then((ns) => ns / CALLS),
+    raw: async () => raw.onePageQuery(page, CALLS),
+  });
+  record({ id: 'per-call/pageNodes', title: 'pageNodes of one page, per call', unit: 'ns', ...summary(samples.pageNodes) });
+  record({ id: 'per-call/raw-query', title: 'raw 1-page move_pages(nodes = NULL) from C, per call', unit: 'ns', ...summary(samples.raw) });
+  record({ id: 'ratio/one-page-query-vs-raw', title: 'fixed cost of a sync 1-page pageNodes ÷ the same syscall from C', unit: '×', goal: { op: '<=', value: 1.5 }, ...ratio(samples.pageNodes, samples.raw) });
+
+  // A 2 MiB batch, moved between the nodes (or to its own node on a one-node machine).
+  const batch = allocOnNode(2 * MiB, a, { hugePages: false }).fill(8);
+  let where = a;
+  const move = (method) => async () => {
+    const to = where === a ? b : a;
+    const ns = await timed(() => method(to));
+    where = to;
+    return ns;
+  };
+  const batches = await interleaved(repetitions * 10, {
+    async: move((to) => migrateBuffer(batch, to)),
+    sync: move((to) => migrateBufferSync(batch, to)),
+  });
+  const overhead = batches.async.map((ns, i) => (ns - batches.sync[i]) / batches.sync[i]);
+  record({
+    id: 'ratio/async-overhead-2MiB',
+    title: `what the Promise form adds to a 2 MiB migration${a === b ? ' (to its own node: one node here)' : ''}, fraction of its time`,
+    unit: '',
+    goal: { op: '<=', value: 0.05 },
+    ...summary(overhead),
+  });
+}
+
+/**
+ * User-space instructions per 1-page query, where wall time is too noisy:
+ * callgrind runs a child doing N and 2N queries, and the difference over N
+ * removes Node's start-up. Kernel work is not counted, so this is what
+ * numaplace adds around the syscall.
+ */
+function instructionsPerCall(kind, calls) {
+  const count = (n) => {
+    const script = path.join(__dirname, '..', 'one-page-queries.js');
+    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, kind, String(n)], {
+      encoding: 'utf8',
+    });
+    const match = /Collected : (\d+)/.exec(run.stderr ?? '');
+    if (!match) throw new Error(`callgrind gave no count: ${run.error?.message ?? run.stderr}`);
+    return Number(match[1]);
+  };
+  return (count(2 * calls) - count(calls)) / calls;
+}
+
+function callgrindCosts({ record }) {
+  if (spawnSync('valgrind', ['--version']).status !== 0) return 'callgrind counts skipped: valgrind is not installed';
+  const calls = 20000;
+  const pageNodes = instructionsPerCall('pageNodes', calls);
+  const raw = instructionsPerCall('raw', calls);
+  record({
+    id: 'instructions/one-page-query',
+    title: 'user-space instructions per 1-page query (callgrind): pageNodes vs the raw syscall loop',
+    unit: 'instructions',
+    value: pageNodes,
+    details: { pageNodes, raw, calls },
+  });
+  return undefined;
+}
+
+async function querySuite({ raw, nodes, quick, record }) {
+  const [a, b = a] = nodes;
+  const repetitions = quick ? 3 : 7;
+  await queryCosts({ raw, a, repetitions, record });
+  await fixedCosts({ raw, a, b, repetitions, record });
+  if (quick) return 'callgrind counts skipped (--quick)';
+  if (process.env.NUMAPLACE_VM_TOPOLOGY) return 'callgrind counts skipped in the emulated guest (they are taken on the host)';
+  return callgrindCosts({ record });
+}
+
+module.exports = { querySuite };
