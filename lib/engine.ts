@@ -58,10 +58,13 @@ export function planChunks(view: Uint8Array, chunkPages: number): Chunk[] {
   return chunks;
 }
 
-/** One pool thread stays free for fs, dns and crypto work; never more threads than CPUs. */
+/**
+ * One pool thread stays free for fs, dns and crypto work, and one CPU for the
+ * event loop (in a 2-CPU guest two chunks in flight delayed it by tens of ms).
+ */
 export function defaultConcurrency(): number {
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(poolSize - 1, availableParallelism()));
+  return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }
 
 /** The per-page results of all chunks done so far, in one pair of arrays over the whole span. */

@@ -38,7 +38,7 @@ export interface MigrateOptions {
 }
 
 export interface ParallelMigrateOptions extends MigrateOptions {
-  /** Chunks in flight at once on the libuv pool. Default: one less than the pool size, at most the CPU count. */
+  /** Chunks in flight at once on the libuv pool. Default: one less than the pool size and than the CPU count (at least 1). */
   concurrency?: number;
 }
 
