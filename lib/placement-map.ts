@@ -14,7 +14,7 @@ export interface PlacementMapOptions extends PageNodesOptions {
 const NODE_SYMBOLS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** The symbol of a node in a placement map: 0-9, then a-z; '#' beyond node 35. */
-export function nodeSymbol(node: number): string {
+function nodeSymbol(node: number): string {
   return NODE_SYMBOLS[node] ?? '#';
 }
 
