@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { native } from './binding';
 import { capabilities } from './capabilities';
@@ -117,6 +118,14 @@ export interface BindReport extends PageRange {
   policy: Policy;
 }
 
+function maxMapCount(): string {
+  try {
+    return readFileSync('/proc/sys/vm/max_map_count', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 /**
  * Sets the memory policy of the pages a view covers (mbind). The kernel
  * splits its mappings at the range's edges; pages allocated later follow the
@@ -145,8 +154,14 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   try {
     native.bindRange(bytes, mode, flags, nodes, moveFlags);
   } catch (error) {
-    if ((error as { errno?: number }).errno === -constants.errno.EIO) throw strictFailure(fn, bytes, nodes, error);
-    rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
+    const errno = (error as { errno?: number }).errno;
+    if (errno === -constants.errno.EIO) throw strictFailure(fn, bytes, nodes, error);
+    // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past vm.max_map_count.
+    const detail =
+      errno === -constants.errno.ENOMEM
+        ? `; each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`
+        : '';
+    rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`, detail);
   }
   return { ...range, policy: bufferPolicy(bytes) };
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { allocInterleaved, allocLocal, allocOnNode, bufferPolicy, pageNodes, topology } from '../lib/index';
-import { absentNode, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
+import { absentNode, childEnv, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -59,7 +59,7 @@ t.test('memory is accounted to V8 and unmapped when collected', async (t) => {
       }
       console.log(JSON.stringify({ accounted, rss: process.memoryUsage().rss }));
     })();`;
-  const result = JSON.parse(execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '--expose-gc', '-e', script], { encoding: 'utf8' }));
+  const result = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: childEnv() }));
   t.ok(result.accounted >= 64 * MiB, `external memory grew by ${result.accounted} bytes`);
   t.ok(result.rss < 400 * MiB, `RSS ${Math.round(result.rss / MiB)} MiB after 1 GiB allocated and dropped`);
 });

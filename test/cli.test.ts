@@ -8,7 +8,7 @@ import { processPlacement, topology } from '../lib/index';
 import { formatBar, formatIdList, useColour } from '../lib/cli/format';
 import { migrateCommand } from '../lib/cli/migrate';
 import { formatStatus } from '../lib/cli/status';
-import { checkedOnHost, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
+import { checkedOnHost, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
 import packageJson from '../package.json';
 
 const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
@@ -17,7 +17,7 @@ const MiB = 2 ** 20;
 function numaplace(args: string[], options: { uid?: number } = {}) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH },
+    env: childEnv(),
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   return { stdout: result.stdout, stderr: result.stderr, code: result.status };

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
+import { childEnv } from './helpers';
 
 // A child process whose addon cannot load, as on macOS, Windows or a platform without a build.
 t.test('without the native addon: the package loads, capabilities() says so, calls throw ENOTSUP', async (t) => {
@@ -16,7 +17,7 @@ t.test('without the native addon: the package loads, capabilities() says so, cal
     })));`;
   const preload = path.join(__dirname, 'fixtures/no-addon.js');
   const out = JSON.parse(
-    execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '-r', preload, '-e', script], { encoding: 'utf8' }),
+    execFileSync(process.execPath, ['-r', preload, '-e', script], { encoding: 'utf8', env: childEnv() }),
   );
   t.equal(out.capabilities.supported, false);
   t.match(out.capabilities.reason, /No native build was found/);

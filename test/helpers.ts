@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
-import { topology } from '../lib/index';
+import { allocLocal, topology } from '../lib/index';
 
 /** A buffer with data on every page, up to its last byte (so every page of its span is written). */
 export function filledBuffer(bytes: number, seed = 1): Buffer {
@@ -14,13 +14,13 @@ export function filledBuffer(bytes: number, seed = 1): Buffer {
 }
 
 /**
- * Never-written memory: glibc serves allocations above its largest mmap
- * threshold (32 MiB) from a fresh mmap, where no page exists until written.
- * The first and last pages are left out: the allocator writes its header there.
+ * Never-written memory: a fresh mapping of its own (allocLocal), so no
+ * allocator has written a header into it — glibc's and ASan's would. The
+ * first and last pages are left out, as callers count on `bytes / page - 2` pages.
  */
 export function freshMemory(bytes: number): Buffer {
   const pageSize = topology().pageSize;
-  return Buffer.allocUnsafeSlow(Math.max(bytes, 33 * 2 ** 20)).subarray(pageSize, bytes - pageSize);
+  return allocLocal(bytes).subarray(pageSize, bytes - pageSize);
 }
 
 export function checksum(view: Uint8Array): string {
@@ -74,7 +74,11 @@ export function numaBalancing(): number {
   }
 }
 
-/** A child Node process holding `mib` MiB it has written; resolves once it is written. */
+/**
+ * A child Node process holding `mib` MiB it has written; resolves once it is
+ * written. It does not load the addon, so it runs without a sanitizer runtime:
+ * migrate_pages over ASan's terabytes of shadow mappings would take minutes.
+ */
 export async function childWithMemory(mib: number) {
   const child = spawn(process.execPath, ['-e', `const b = Buffer.alloc(${mib} * 2 ** 20, 1); console.log('ready'); setInterval(() => b[0]++, 1000);`], {
     env: { PATH: process.env.PATH },
@@ -93,4 +97,17 @@ export function checkedOnHost(t: Test, what: string): boolean {
   if (!process.env.NUMAPLACE_VM_TOPOLOGY) return false;
   t.plan(0, `${what} is checked on the host run`);
   return true;
+}
+
+/**
+ * The environment of a child process a test starts: PATH only (tap would
+ * inject its process tracking otherwise), plus the settings of a test:asan
+ * run, whose sanitizer runtime must be preloaded into every process.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+  for (const name of ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']) {
+    if (process.env[name]) env[name] = process.env[name];
+  }
+  return env;
 }

@@ -14,7 +14,7 @@ import {
   placement,
   topology,
 } from '../lib/index';
-import { checksum, filledBuffer, freshMemory, multiNodeOrSkip, numaBalancing, tally } from './helpers';
+import { checksum, childEnv, filledBuffer, freshMemory, multiNodeOrSkip, numaBalancing, tally } from './helpers';
 import topologies from './vm/topologies.json';
 
 const MiB = 2 ** 20;
@@ -192,12 +192,13 @@ t.test('topology inside the guest is what QEMU was told', async (t) => {
   });
 });
 
-// `env -i`: tap injects its process tracking into child processes, which would
-// write files the other user may not.
+// childEnv(): tap injects its process tracking into child processes, which
+// would write files the other user may not.
 const hiddenPages = (user: { uid?: number; gid?: number }) =>
   JSON.parse(
-    execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, path.join(__dirname, 'fixtures/hidden-pages.js')], {
+    execFileSync(process.execPath, [path.join(__dirname, 'fixtures/hidden-pages.js')], {
       encoding: 'utf8',
+      env: childEnv(),
       ...user,
     }),
   );

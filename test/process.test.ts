@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
-import { childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
+import { childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
 
 t.test('parseNumaMaps reads each mapping', async (t) => {
   const text = [
@@ -64,7 +64,7 @@ t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, ex
     try { migrateProcessSync(${child.pid}, [${node}], [${node}]); console.log('{}'); }
     catch (error) { console.log(JSON.stringify({ name: error.name, code: error.code, syscall: error.syscall, message: error.message })); }`;
   const result = JSON.parse(
-    execFileSync('env', ['-i', `PATH=${process.env.PATH}`, process.execPath, '-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 }),
+    execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }),
   );
   child.kill();
   await once(child, 'exit');

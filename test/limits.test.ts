@@ -1,0 +1,38 @@
+// Resource limits and privileges: the kernel's answer, explained, and the
+// process intact afterwards.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { childEnv } from './helpers';
+
+t.test('mbind past vm.max_map_count: a coded ENOMEM that names the limit; the process keeps working', async (t) => {
+  const out = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'fixtures/mapping-limit.js')], { encoding: 'utf8', env: childEnv() }));
+  t.match(out.error, { name: 'NumaError', code: 'ENOMEM', syscall: 'mbind', message: /^bindBuffer: .*vm\.max_map_count, \d+\)/ });
+  t.ok(out.binds * 2 >= out.limit - out.before - 1000, `${out.binds} binds of lone pages (2 mappings each) before it failed: ${out.before} mappings at the start, limit ${out.limit}`);
+  t.ok(out.after < out.limit / 2, `one policy over the region again: ${out.after} mappings (the region in ${out.regionPieces})`);
+  t.equal(out.moved, 64, 'pages of the region still move');
+  t.equal(out.data, 7);
+});
+
+t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.plan(0, 'needs root to run a child as another user');
+    return;
+  }
+  const script = `
+    const n = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const buffer = n.allocLocal(16 * 4096).fill(1);
+    const node = n.pageNodes(buffer)[0];
+    const others = n.topology().nodes.filter((x) => x.hasMemory && x.id !== node).map((x) => x.id);
+    const caught = (call) => { try { call(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, syscall: e.syscall }; } };
+    console.log(JSON.stringify({
+      migrate: caught(() => n.migrateBufferSync(buffer, others[0] ?? node, { moveAll: true })),
+      bind: caught(() => n.bindBuffer(buffer, { mode: 'bind', nodes: [others[0] ?? node], moveAll: true })),
+      before: node,
+      after: [...new Set(n.pageNodes(buffer))],
+    }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }));
+  t.match(out.migrate, { name: 'NumaError', code: 'EPERM', syscall: 'move_pages' });
+  t.match(out.bind, { name: 'NumaError', code: 'EPERM', syscall: 'mbind' });
+  t.same(out.after, [out.before], 'every page is where it was');
+});
