@@ -127,6 +127,7 @@ t.test('numaplace bench: measured side by side, ratios when there are two nodes'
   for (const name of ['copy', 'query', 'sameNodeMigrate']) {
     t.ok(result[name].min > 0 && result[name].min <= result[name].median && result[name].median <= result[name].max, `${name}: min ≤ median ≤ max`);
   }
+  t.match(result.map, /^([0-9a-z*.?!]+\n)+1 cell = \d+ pages? · /, 'a placement map of the buffer');
   if (nodes.length >= 2) t.ok(result.migrateVsCopy > 0 && result.migrateVsCopy === result.migrate.median / result.copy.median);
   else t.notOk('migrate' in result, 'no migration figure on one node');
 });
@@ -135,6 +136,7 @@ t.test('numaplace bench: text output, usage errors', async (t) => {
   if (checkedOnHost(t, 'bench output and argument handling')) return;
   const text = numaplace(['bench', '--size', '4', '--runs', '1']);
   t.match(text.stdout, /copy \(Buffer\.copy\)\s+[\d.]+ GiB\/s/);
+  t.match(text.stdout, /the measured buffer's pages at the end:\n([0-9a-z*.?!]+\n)+1 cell = /);
   t.equal(numaplace(['bench', '--size', '0']).code, 2);
 });
 

@@ -1,6 +1,7 @@
 import { allocOnNode } from '../alloc';
 import { migrateBufferSync } from '../migrate';
 import { pageNodes } from '../pages';
+import { placementMap } from '../placement-map';
 import { topology } from '../topology';
 import { formatBytes, toJson } from './format';
 
@@ -32,6 +33,8 @@ export interface BenchResult {
   migrate?: Measurement;
   /** Migration throughput as a fraction of copy throughput. */
   migrateVsCopy?: number;
+  /** Where the measured buffer's pages are at the end (placementMap). */
+  map: string;
 }
 
 function measure(runs: number, unit: string, perRun: (elapsedNs: number) => number, run: () => void): Measurement {
@@ -55,7 +58,7 @@ export function runBench(sizeMiB: number, runs: number): BenchResult {
   const [home, other] = nodes;
   const source = allocOnNode(bytes, home, { hugePages: false }).fill(1);
   const target = allocOnNode(bytes, home, { hugePages: false }).fill(2);
-  const result: BenchResult = {
+  const result: Omit<BenchResult, 'map'> = {
     bytes,
     pages,
     pageSize,
@@ -73,7 +76,7 @@ export function runBench(sizeMiB: number, runs: number): BenchResult {
     });
     result.migrateVsCopy = result.migrate.median / result.copy.median;
   }
-  return result;
+  return { ...result, map: placementMap(source, { maxCells: 128 }) };
 }
 
 function line(label: string, measurement: Measurement, extra = ''): string {
@@ -94,5 +97,7 @@ export function formatBench(result: BenchResult, json: boolean): string {
       : `migrate: needs two memory nodes; this machine has ${result.nodes.length}`,
     line('query (pageNodes)', result.query),
     line(`migrate to node ${home} (already there)`, result.sameNodeMigrate),
+    'the measured buffer\'s pages at the end:',
+    result.map,
   ].join('\n');
 }
