@@ -3,7 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { checkedOnHost, childEnv } from './helpers';
+import { allocLocal, allocOnNode, bindBuffer, migrateBufferSync, pageNodes, topology } from '../lib/index';
+import { checkedOnHost, checksum, childEnv, filledBuffer, multiNodeOrSkip, tally } from './helpers';
+
+const MiB = 2 ** 20;
 
 t.test('mbind past vm.max_map_count: a coded ENOMEM that names the limit; the process keeps working', async (t) => {
   if (checkedOnHost(t, 'the mapping limit (32k mbind calls, a minute under emulation)')) return;
@@ -36,4 +39,27 @@ t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => 
   t.match(out.migrate, { name: 'NumaError', code: 'EPERM', syscall: 'move_pages' });
   t.match(out.bind, { name: 'NumaError', code: 'EPERM', syscall: 'mbind' });
   t.same(out.after, [out.before], 'every page is where it was');
+});
+
+t.test('multi-node: migrating to a nearly full node counts ENOMEM per page; data and process intact', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [a, b] = nodes;
+  const buffer = allocOnNode(64 * MiB, a, { hugePages: false });
+  buffer.set(filledBuffer(buffer.length));
+  const digest = checksum(buffer);
+  // 'preferred' fills node b down to its watermarks and then falls back to
+  // other nodes: no OOM kill, and b's page cache is reclaimed on the way.
+  const target = topology().nodes.find((node) => node.id === b)!;
+  const filler = allocLocal(target.memTotal, { hugePages: false });
+  bindBuffer(filler, { mode: 'preferred', nodes: [b] });
+  filler.fill(1);
+  const report = migrateBufferSync(buffer, b);
+  const enomem = report.failed.get('ENOMEM') ?? 0;
+  t.ok(enomem > 0, `${enomem} pages could not move for lack of memory on node ${b} (${report.moved} moved)`);
+  t.same([...report.failed.keys()].filter((code) => code !== 'ENOMEM'), [], 'no other failure');
+  t.equal(report.moved + report.alreadyOnNode + enomem, report.pages, 'every page accounted for');
+  t.equal(checksum(buffer), digest, 'data unchanged');
+  const where = tally(pageNodes(buffer));
+  t.equal((where[a] ?? 0) + (where[b] ?? 0), report.pages, 'every page on one of the two nodes');
 });

@@ -16,8 +16,11 @@ t.test('migrating to every node with memory keeps the data and reports each page
     t.equal(report.pages, before.length, 'one entry per page of the span');
     t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for; failed: ${JSON.stringify([...report.failed])}`);
     t.same(report.failed, new Map(), 'nothing failed');
-    t.equal(report.alreadyOnNode, before.filter((entry) => entry === node).length, 'alreadyOnNode matches the query before');
-    t.same(tally(pageNodes(buffer)), { [node]: report.pages }, `all pages read back on node ${node}`);
+    // NUMA balancing may move a page between any two queries.
+    const slack = numaBalancing() ? Math.ceil(report.pages / 100) : 0;
+    const expected = before.filter((entry) => entry === node).length;
+    t.ok(Math.abs(report.alreadyOnNode - expected) <= slack, `alreadyOnNode ${report.alreadyOnNode} matches the query before (${expected})`);
+    t.ok((tally(pageNodes(buffer))[node] ?? 0) >= report.pages - slack, `all pages read back on node ${node}`);
     t.equal(checksum(buffer), digest, 'data unchanged');
     t.ok(report.elapsedNs > 0, 'elapsed time measured');
     t.equal(report.status, undefined, 'no status array unless asked');

@@ -147,7 +147,12 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int3
     if (attempt > 1) wait_before_attempt(attempt);
     std::fill(status, status + chunk.count, kUnset);
     long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
-    if (rc < 0) return -errno;
+    if (rc < 0) {
+      // The target node ran out of memory: the kernel stops the batch without
+      // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
+      if (errno != ENOMEM) return -errno;
+      std::fill(status, status + chunk.count, -ENOMEM);
+    }
     // With one target for all pages, a status equal to it is the kernel's own
     // report that the page is there (no huge page can be torn between targets):
     // when every page has it, the read-back below would only repeat it.
