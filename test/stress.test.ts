@@ -2,7 +2,7 @@
 // checksummed records into a SharedArrayBuffer while a worker and the main
 // thread migrate overlapping ranges of it between nodes, with policies set,
 // buffers dropped and buffers transferred mid-migration. At the end every
-// record is intact and every page is on a node. STRESS_SECONDS (default 20)
+// record is intact and every page is on a node. STRESS_SECONDS (default 10)
 // bounds the run, STRESS_ITERATIONS (default 100000) the main thread's migrations.
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -16,7 +16,7 @@ const DIST = JSON.stringify(require.resolve('../dist/index.js'));
 const RECORD_INTS = 4; // writer, index, sequence, check
 const RECORDS = 2 ** 16; // 1 MiB of records
 const WRITERS = 2;
-const seconds = Number(process.env.STRESS_SECONDS ?? 20);
+const seconds = Number(process.env.STRESS_SECONDS ?? 10);
 const iterations = Number(process.env.STRESS_ITERATIONS ?? 100000);
 
 setFlagsFromString('--expose-gc');
