@@ -21,12 +21,18 @@ export interface Chunk {
   pages: number;
 }
 
+let hugePageSize: number | undefined;
+
+/** The THP size, fixed for the boot: read once, not on every migration. */
 function hugePageBytes(): number {
-  try {
-    return Number(readFileSync('/sys/kernel/mm/transparent_hugepage/hpage_pmd_size', 'utf8')) || 2 * 2 ** 20;
-  } catch {
-    return 2 * 2 ** 20;
+  if (hugePageSize === undefined) {
+    try {
+      hugePageSize = Number(readFileSync('/sys/kernel/mm/transparent_hugepage/hpage_pmd_size', 'utf8')) || 2 * 2 ** 20;
+    } catch {
+      hugePageSize = 2 * 2 ** 20;
+    }
   }
+  return hugePageSize;
 }
 
 /** chunkPages rounded up to whole huge pages, so no transparent huge page is split between two chunks. */
