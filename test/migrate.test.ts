@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import t from 'tap';
-import { migrateBuffer, migrateBufferSync, movePages, movePagesSync, NumaError, pageNodes, topology } from '../lib/index';
+import { migrateBuffer, migrateBufferSync, movePages, movePagesSync, NumaError, PAGE_NOT_PRESENT, pageNodes, topology } from '../lib/index';
 import { absentNode, checksum, filledBuffer, freshMemory, memoryNodeIds, numaBalancing, tally } from './helpers';
 
 const PAGE = topology().pageSize;
@@ -44,7 +44,7 @@ t.test('sync and async give the same result; status on request', async (t) => {
 
 t.test('never-written pages are counted as not present unless prefault', async (t) => {
   const node = memoryNodeIds()[0];
-  const buffer = freshMemory(64 * MiB);
+  const buffer = freshMemory(16 * MiB);
   const report = migrateBufferSync(buffer, node);
   t.equal(report.notPresent, report.pages, 'all pages not present');
   t.equal(report.moved + report.alreadyOnNode, 0);
@@ -52,6 +52,22 @@ t.test('never-written pages are counted as not present unless prefault', async (
   t.equal(prefaulted.notPresent, 0, 'prefault gives every page a page of its own');
   t.equal(prefaulted.moved + prefaulted.alreadyOnNode, prefaulted.pages);
   t.ok(buffer.every((byte) => byte === 0), 'still all zeros');
+});
+
+t.test('pages only read map the zero page: not present in every report, never moved, there or failed', async (t) => {
+  const buffer = freshMemory(64 * PAGE);
+  let sum = 0;
+  for (let page = 0; page < 32; page++) sum += buffer[page * PAGE]; // the zero page
+  for (let page = 32; page < 48; page++) buffer[page * PAGE] = 1; // pages of its own
+  t.equal(sum, 0);
+  for (const node of memoryNodeIds()) {
+    const report = migrateBufferSync(buffer, node, { status: true });
+    t.equal(report.notPresent, report.pages - 16, `to node ${node}: read and untouched pages are not present`);
+    t.equal(report.moved + report.alreadyOnNode, 16, `to node ${node}: the 16 written pages moved or were there`);
+    t.same(report.failed, new Map(), `to node ${node}: nothing failed`);
+    t.same(tally(report.status!.subarray(0, 32)), { [PAGE_NOT_PRESENT]: 32 }, `to node ${node}: status of read pages`);
+    t.same(tally(pageNodes(buffer).subarray(0, 32)), { [PAGE_NOT_PRESENT]: 32 }, `to node ${node}: still the zero page`);
+  }
 });
 
 t.test('a node that is not online is a coded ENODEV error listing the online nodes', async (t) => {

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +121,48 @@ static napi_value move_pages_js(napi_env env, napi_callback_info info) {
   uint64_t elapsed = now_ns() - start;
   free_arrays(arrays);
   return rc < 0 ? fail(env, "move_pages") : number(env, (double)elapsed);
+}
+
+// The PAGEMAP_SCAN ioctl (Linux 6.7+) for Debian 12's older headers.
+#ifndef PAGEMAP_SCAN
+struct page_region {
+  uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+      category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_PFNZERO (1 << 5)
+#endif
+
+// zeroPageScan(view) -> ns of one PAGEMAP_SCAN for zero pages over the range
+// (what numaplace adds to a query on kernels that report the zero page's node),
+// or -1 where the kernel has no PAGEMAP_SCAN.
+static napi_value zero_page_scan_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t unused;
+  if (range_and_int(env, info, &range, &unused)) return NULL;
+  struct page_region regions[64];
+  struct pm_scan_arg scan = {.size = sizeof scan,
+                             .start = (uintptr_t)range.start,
+                             .end = (uintptr_t)range.start + range.pages * page_size(),
+                             .vec = (uintptr_t)regions,
+                             .vec_len = 64,
+                             .category_mask = PAGE_IS_PFNZERO,
+                             .return_mask = PAGE_IS_PFNZERO};
+  uint64_t start = now_ns();
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(env, "open /proc/self/pagemap");
+  while (scan.start < scan.end) {
+    if (ioctl(fd, PAGEMAP_SCAN, &scan) < 0) {
+      close(fd);
+      return number(env, -1);
+    }
+    scan.start = scan.walk_end;
+  }
+  close(fd);
+  return number(env, (double)(now_ns() - start));
 }
 
 typedef int (*numa_move_pages_fn)(int, unsigned long, void**, const int*, int*, int);
@@ -251,6 +296,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"numaMovePages", NULL, numa_move_pages_js, NULL, NULL, NULL, napi_default, NULL},
       {"mbindMove", NULL, mbind_move_js, NULL, NULL, NULL, napi_default, NULL},
       {"getMempolicyLoop", NULL, get_mempolicy_loop_js, NULL, NULL, NULL, napi_default, NULL},
+      {"zeroPageScan", NULL, zero_page_scan_js, NULL, NULL, NULL, napi_default, NULL},
       {"onePageQuery", NULL, one_page_query_js, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy_js, NULL, NULL, NULL, napi_default, NULL},
       {"chase", NULL, chase_js, NULL, NULL, NULL, napi_default, NULL},

@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <iterator>
 #include <new>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ctime>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "frames.h"
+#include "kernel.h"
 
 namespace numa {
 namespace {
@@ -117,6 +120,23 @@ int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats, HiddenPage
   return 0;
 }
 
+// What move_pages says of a page that was only read, so maps the zero page:
+// in a mapping of `bytes` aligned to `bytes` (a huge zero page with MADV_HUGEPAGE).
+int32_t status_of_read_page(size_t bytes, int advice) {
+  size_t length = 2 * bytes;
+  void* mapping = mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping == MAP_FAILED) return -errno;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(mapping) + bytes - 1) & ~uintptr_t(bytes - 1);
+  void* address = reinterpret_cast<void*>(start);
+  madvise(address, bytes, advice);  // advice only: without THP the probe still maps the zero page
+  (void)*static_cast<volatile const char*>(address);
+  int32_t status = 0;
+  long rc = syscall(SYS_move_pages, 0, 1ul, &address, nullptr, &status, 0);
+  if (rc < 0) status = -errno;
+  munmap(mapping, length);
+  return status;
+}
+
 // When pages of a chunk were left behind with an error (busy: locked, under
 // writeback, being migrated by another thread or collapsed into a huge page;
 // or hidden by NUMA balancing) the chunk is offered again. Waits double from
@@ -152,6 +172,10 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int3
       // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
       if (errno != ENOMEM) return -errno;
       std::fill(status, status + chunk.count, -ENOMEM);
+    }
+    // A zero page is nobody's page to move, whatever node the kernel names for it.
+    if (kernel_reports_zero_page_node()) {
+      if (int err = mark_zero_pages(chunk, status)) return err;
     }
     // With one target for all pages, a status equal to it is the kernel's own
     // report that the page is there (no huge page can be torn between targets):
@@ -216,7 +240,8 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages h
     if (syscall(SYS_move_pages, 0, chunk.count, addresses.data(), nullptr, status + first, 0) < 0)
       return -errno;
   }
-  return resolve_absent(span, status, stats, hidden);
+  if (int err = resolve_absent(span, status, stats, hidden)) return err;
+  return kernel_reports_zero_page_node() ? mark_zero_pages(span, status) : 0;
 } catch (const std::bad_alloc&) {
   return -ENOMEM;
 }
@@ -238,6 +263,43 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, in
   return 0;
 } catch (const std::bad_alloc&) {
   return -ENOMEM;
+}
+
+bool kernel_reports_zero_page_node() {
+  static const bool reports = status_of_read_page(page_size(), MADV_NOHUGEPAGE) >= 0 ||
+                              status_of_read_page(size_t(2) << 20, MADV_HUGEPAGE) >= 0;
+  return reports;
+}
+
+int mark_zero_pages(PageSpan span, int32_t* status) {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  page_region regions[64];
+  pm_scan_arg scan = {};
+  scan.size = sizeof scan;
+  scan.start = span.start;
+  scan.end = span.start + span.count * page_size();
+  scan.vec = reinterpret_cast<uintptr_t>(regions);
+  scan.vec_len = std::size(regions);
+  scan.category_mask = PAGE_IS_PFNZERO;
+  scan.return_mask = PAGE_IS_PFNZERO;
+  int result = 0;
+  while (scan.start < scan.end) {
+    long found = ioctl(fd, PAGEMAP_SCAN, &scan);
+    if (found < 0 && errno == EINTR) continue;
+    if (found < 0) {
+      result = -errno;
+      break;
+    }
+    for (long i = 0; i < found; i++) {
+      std::fill(status + (regions[i].start - span.start) / page_size(),
+                status + (regions[i].end - span.start) / page_size(), kNotPresent);
+    }
+    if (scan.walk_end <= scan.start) break;  // no progress: never loop forever
+    scan.start = scan.walk_end;
+  }
+  close(fd);
+  return result;
 }
 
 int prefault_write(PageSpan span) {

@@ -39,7 +39,8 @@ struct QueryStats {
 
 // status[i] = node of page i, or a negative errno. Pages the kernel reports as
 // absent are checked against /proc/self/pagemap so a present page is never
-// reported as not present.
+// reported as not present; pages that map the shared zero page are
+// kNotPresent whatever the kernel says of them.
 int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
                 HiddenPages hidden = HiddenPages::kLookUp);
 
@@ -49,6 +50,15 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
 // on another node. `flags` are MPOL_MF_* bits. Busy pages are retried.
 int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, int32_t* status,
                   QueryStats* stats);
+
+// Whether this kernel's move_pages reports a node for a page that maps the
+// shared zero page (some 6.18 builds) rather than -EFAULT or -ENOENT (6.1,
+// 6.12). Probed once per process on a scratch mapping.
+bool kernel_reports_zero_page_node();
+
+// Sets status[i] = kNotPresent for every page of the span that maps the shared
+// zero page or the huge zero page (PAGEMAP_SCAN, Linux 6.7+, unprivileged).
+int mark_zero_pages(PageSpan span, int32_t* status);
 
 // Populates every page of the span with a page of its own without changing
 // its contents (MADV_POPULATE_WRITE, Linux 5.14+).
