@@ -159,8 +159,8 @@ constexpr int32_t kUnset = INT32_MIN;
 // or stale (a huge page moves as a whole; NUMA balancing moves pages too).
 // A page left on another node keeps the kernel's error code, or reports the
 // node it is on when the kernel gave none.
-int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int32_t* status,
-               QueryStats* stats) {
+int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, const int32_t* before,
+               int32_t* status, QueryStats* stats) {
   std::vector<int32_t> where(chunk.count);
   bool one_target = std::all_of(nodes, nodes + chunk.count, [&](int32_t node) { return node == nodes[0]; });
   for (int attempt = 1;; attempt++) {
@@ -195,9 +195,10 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, int3
         if (unknown || kernel_says_absent(status[i])) node_by_fault(chunk.start + i * page_size());
         worth_retrying = true;
       }
-      // Seen by the kernel during the move but absent now: in flux (a huge
-      // page being collapsed or split, a page being migrated): look again.
-      worth_retrying |= where[i] == kNotPresent && !kernel_says_absent(status[i]);
+      // Present before or during the move but absent now: in flux (a huge page
+      // being collapsed or split, a page another thread is migrating): look again.
+      bool was_present = !kernel_says_absent(status[i]) || before[i] != kNotPresent;
+      worth_retrying |= where[i] == kNotPresent && was_present;
       bool kernel_error_stands = elsewhere && kernel_failed && status[i] != kUnset;
       // Hidden since the move with its node unreadable: the kernel's own status is the best answer.
       bool kernel_status_stands = unknown && status[i] != kUnset;
@@ -246,8 +247,8 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages h
   return -ENOMEM;
 }
 
-int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, int32_t* status,
-                  QueryStats* stats) try {
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before,
+                  int32_t* status, QueryStats* stats) try {
   std::vector<void*> addresses(std::min(kChunkPages, span.count));
   std::vector<int32_t> nodes(addresses.size());
   for (size_t first = 0; first < span.count; first += kChunkPages) {
@@ -257,7 +258,7 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, in
       std::copy(targets + first, targets + first + chunk.count, nodes.begin());
     else
       std::fill(nodes.begin(), nodes.begin() + chunk.count, node);
-    if (int err = move_chunk(chunk, addresses.data(), nodes.data(), flags, status + first, stats))
+    if (int err = move_chunk(chunk, addresses.data(), nodes.data(), flags, before + first, status + first, stats))
       return err;
   }
   return 0;

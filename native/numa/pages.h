@@ -45,11 +45,13 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
                 HiddenPages hidden = HiddenPages::kLookUp);
 
 // Moves page i to targets[i] (or every page to `node` when targets is null).
+// before[i]: its status from query_nodes just before (a page present then and
+// absent after the move is in flux, and looked at again).
 // status[i]: the node the page is on afterwards (read back from the kernel),
 // or a negative errno: kNotPresent, or the kernel's reason for a page left
 // on another node. `flags` are MPOL_MF_* bits. Busy pages are retried.
-int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, int32_t* status,
-                  QueryStats* stats);
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before,
+                  int32_t* status, QueryStats* stats);
 
 // Whether this kernel's move_pages reports a node for a page that maps the
 // shared zero page (some 6.18 builds) rather than -EFAULT or -ENOENT (6.1,
