@@ -155,7 +155,13 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
     native.bindRange(bytes, mode, flags, nodes, moveFlags);
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
-    if (errno === -constants.errno.EIO) throw strictFailure(fn, bytes, nodes, error);
+    if (errno === -constants.errno.EIO) {
+      // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
+      // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
+      const failure = strictFailure(fn, bytes, nodes, error);
+      if (failure.pagesNotMoved > 0) throw failure;
+      return { ...range, policy: bufferPolicy(bytes) };
+    }
     // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past vm.max_map_count.
     const detail =
       errno === -constants.errno.ENOMEM
@@ -166,15 +172,14 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   return { ...range, policy: bufferPolicy(bytes) };
 }
 
-function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unknown): NumaError {
+function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unknown): NumaError & { pagesNotMoved: number } {
   const outside = pageNodes(view).filter((node) => node !== PAGE_NOT_PRESENT && !nodes.includes(node)).length;
   const error = new NumaError(
     `${fn}: ${outside} pages could not be moved onto nodes [${nodes.join(', ')}] (EIO, strict)`,
     { errno: -constants.errno.EIO, syscall: 'mbind' },
   );
-  (error as NumaError & { pagesNotMoved: number }).pagesNotMoved = outside;
   error.cause = cause;
-  return error;
+  return Object.assign(error, { pagesNotMoved: outside });
 }
 
 /**
