@@ -1,7 +1,9 @@
 // Moves between real nodes: runs in the QEMU guests (test/vm/run) and on NUMA hosts.
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import {
@@ -20,10 +22,14 @@ import topologies from './vm/topologies.json';
 const MiB = 2 ** 20;
 const PAGE = topology().pageSize;
 
-/** Up to 256 MiB, but at most a third of what the given nodes have free. */
+/**
+ * Up to 256 MiB (64 MiB under emulation, where each page moves ~20x slower: still
+ * 16 chunks), but at most a third of what the given nodes have free.
+ */
 function largeSize(nodes: number[]): number {
   const free = Math.min(...topology().nodes.filter((node) => nodes.includes(node.id)).map((node) => node.memFree));
-  return Math.min(256, Math.floor(free / 3 / MiB)) * MiB;
+  const cap = process.env.NUMAPLACE_VM_TOPOLOGY ? 64 : 256;
+  return Math.min(cap, Math.floor(free / 3 / MiB)) * MiB;
 }
 
 const movers: Record<string, (view: Buffer, node: number) => Promise<MigrationReport> | MigrationReport> = {
@@ -68,7 +74,12 @@ t.test('movePages: per-page targets, read back page by page', async (t) => {
   const hugePageOf = (page: number) => Number((byteSpan.start + BigInt(page * PAGE)) / BigInt(2 * MiB));
   const byHugePage = Int32Array.from({ length: pages }, (_, page) => nodes[hugePageOf(page) % 2]);
   t.same(await movePages(buffer, byHugePage), byHugePage, 'alternating 2 MiB blocks: status matches the targets');
-  t.same(pageNodes(buffer), byHugePage, 'read back page by page');
+  // The pages of the first and last blocks share their huge page range with other data of the
+  // mapping, and khugepaged may collapse that range onto the node where most of it lies.
+  const inWholeBlock = (page: number) => hugePageOf(page) > hugePageOf(0) && hugePageOf(page) < hugePageOf(pages - 1);
+  const readBack = pageNodes(buffer);
+  t.same(readBack.filter((_, page) => inWholeBlock(page)), byHugePage.filter((_, page) => inWholeBlock(page)), 'read back page by page');
+  t.ok(readBack.every((node) => nodes.includes(node)), 'pages of the edge blocks on a node with memory');
   t.equal(checksum(buffer), digest);
 
   // Page by page: exact where no huge page is involved.
@@ -192,16 +203,61 @@ t.test('topology inside the guest is what QEMU was told', async (t) => {
   });
 });
 
-// childEnv(): tap injects its process tracking into child processes, which
-// would write files the other user may not.
-const hiddenPages = (user: { uid?: number; gid?: number }) =>
-  JSON.parse(
-    execFileSync(process.execPath, [path.join(__dirname, 'fixtures/hidden-pages.js')], {
-      encoding: 'utf8',
-      env: childEnv(),
-      ...user,
-    }),
-  );
+const SCANNER = '/sys/kernel/debug/sched/numa_balancing';
+
+/**
+ * Makes the NUMA balancing scanner come back every 100 ms (default: every 1 s,
+ * slowing to 60 s), so that it hides pages within the test. Returns what restores the settings, or
+ * undefined where they cannot be written (no root, no debugfs).
+ */
+function scanEagerly(): (() => void) | undefined {
+  // Not scan_delay_ms: it also paces how soon a mapping's record of the threads that
+  // faulted on it is reset, and since 6.4 the scanner skips mappings without them.
+  const settings = { scan_period_min_ms: '100', scan_period_max_ms: '100' };
+  const restores: (() => void)[] = [];
+  const restore = () => restores.forEach((undo) => undo());
+  try {
+    for (const [name, value] of Object.entries(settings)) {
+      const file = path.join(SCANNER, name);
+      const before = readFileSync(file, 'utf8').trim();
+      writeFileSync(file, value);
+      restores.push(() => writeFileSync(file, before));
+    }
+    return restore;
+  } catch {
+    restore();
+    return undefined;
+  }
+}
+
+/**
+ * Runs fixtures/hidden-pages.js as `user`: it moves its buffer, and while it
+ * then queries, the scanner is eager (with balancing on, where allowed).
+ * childEnv(): tap injects its process tracking into child processes, which
+ * would write files the other user may not.
+ */
+async function hiddenPages(user: { uid?: number; gid?: number }, balancing: boolean) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures/hidden-pages.js')], {
+    env: childEnv(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    ...user,
+  });
+  const lines = createInterface({ input: child.stdout! });
+  let restore: (() => void) | undefined;
+  let result = '';
+  try {
+    for await (const line of lines) {
+      if (line !== 'moved') result = line;
+      else {
+        if (balancing) restore = scanEagerly();
+        child.stdin!.end();
+      }
+    }
+  } finally {
+    restore?.();
+  }
+  return { seen: JSON.parse(result), eager: restore !== undefined };
+}
 
 t.test('with NUMA balancing, pages hidden from move_pages are reported truthfully, never moved by a query', async (t) => {
   const nodes = multiNodeOrSkip(t);
@@ -209,16 +265,25 @@ t.test('with NUMA balancing, pages hidden from move_pages are reported truthfull
   const balancing = numaBalancing() === 1;
   const users = process.getuid?.() === 0 ? { 'root (frame numbers visible)': {}, nobody: { uid: 65534, gid: 65534 } } : { [`uid ${process.getuid?.()}`]: {} };
   for (const [who, user] of Object.entries(users)) {
-    const seen = hiddenPages(user);
+    const { seen, eager } = await hiddenPages(user, balancing);
     t.same(seen.failed, {}, `${who}: the move failed nowhere`);
     t.equal(seen.untruthful, 0, `${who}: every query: every page present, on node ${seen.target} or hidden`);
     if (!balancing) {
       t.equal(seen.movedHidden + seen.queryHidden, 0, `${who}: balancing off: nothing hidden`);
       continue;
     }
-    t.ok(seen.queryHidden > 0, `${who}: balancing on: queries met pages the kernel hid (${seen.queryHidden})`);
-    if (who === 'nobody') t.equal(seen.nodeUnknown, seen.queryHidden, `${who}: without frame numbers they are PAGE_HIDDEN`);
-    else t.equal(seen.nodeUnknown, 0, `${who}: their nodes read from frame numbers`);
+    if (seen.queryHidden > 0) {
+      t.pass(`${who}: queries met pages the kernel hid (${seen.queryHidden})`);
+      if (who === 'nobody') t.equal(seen.nodeUnknown, seen.queryHidden, `${who}: without frame numbers they are PAGE_HIDDEN`);
+      else t.equal(seen.nodeUnknown, 0, `${who}: their nodes read from frame numbers`);
+    } else if (seen.hintingFaults >= seen.pages / 4) {
+      // Linux 6.12's move_pages looks through NUMA hinting: hidden pages read as on their node.
+      t.pass(`${who}: the scanner hid pages (${seen.hintingFaults} hinting faults) and the kernel's queries read their nodes`);
+    } else if (eager) {
+      t.fail(`${who}: the scanner, made eager, hid no page within a minute (${seen.hintingFaults} hinting faults)`);
+    } else {
+      t.comment(`${who}: the scanner hid no page within a minute and its delays cannot be shortened here: hidden pages not checked`);
+    }
     t.same(seen.finalNodes.filter((node: number) => node !== seen.target), [], `${who}: queries moved no page`);
   }
 });

@@ -18,6 +18,7 @@ const RECORDS = 2 ** 16; // 1 MiB of records
 const WRITERS = 2;
 const seconds = Number(process.env.STRESS_SECONDS ?? 10);
 const iterations = Number(process.env.STRESS_ITERATIONS ?? 100000);
+const MIN_MIGRATIONS = 3;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -52,6 +53,7 @@ const migratorCode = `
     const length = Math.floor(Math.random() * (records.byteLength - start));
     numaplace.migrateBufferSync(new Uint8Array(records, start, length), nodes[migrations % nodes.length], { chunkPages: 512 });
     migrations++;
+    Atomics.store(control, 1, migrations);
   }
   parentPort.postMessage(migrations);`;
 
@@ -67,7 +69,8 @@ t.test(`records stay intact while ranges of them move between nodes (${seconds} 
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
   const records = new SharedArrayBuffer(RECORDS * RECORD_INTS * 4);
-  const control = new Int32Array(new SharedArrayBuffer(4));
+  // [0]: stop flag; [1]: migrations the worker has done so far.
+  const control = new Int32Array(new SharedArrayBuffer(8));
   const writers = Array.from({ length: WRITERS }, (_, writer) => new Worker(writerCode, { eval: true, workerData: { records, control, writer } }));
   const migrator = new Worker(migratorCode, { eval: true, workerData: { records, control, nodes } });
   const receiver = new Worker(receiverCode, { eval: true });
@@ -78,8 +81,12 @@ t.test(`records stay intact while ranges of them move between nodes (${seconds} 
   });
   const bytes = new Uint8Array(records);
   const counts = { migrations: 0, binds: 0, dropped: 0, transferred: 0, transferErrors: 0 };
+  // The run lasts `seconds`, and longer until both kinds of migration have happened a few
+  // times: under emulation, starting the workers alone can take most of 10 s.
+  const enough = () => counts.migrations >= MIN_MIGRATIONS && Atomics.load(control, 1) >= MIN_MIGRATIONS;
   const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline && counts.migrations < iterations) {
+  const giveUp = Date.now() + 30 * seconds * 1000;
+  while ((Date.now() < deadline || !enough()) && Date.now() < giveUp && counts.migrations < iterations) {
     const start = Math.floor(Math.random() * bytes.length);
     const view = bytes.subarray(start, start + Math.floor(Math.random() * (bytes.length - start)));
     const moving = migrateBuffer(view, pick(nodes), { chunkPages: pick([512, 1024, 4096]), concurrency: pick([1, 2]) });
@@ -127,6 +134,6 @@ t.test(`records stay intact while ranges of them move between nodes (${seconds} 
   t.equal(broken, 0, `all ${RECORDS} records intact after ${passes.join(' + ')} writer passes`);
   const memoryNodes = new Set(topology().nodes.filter((node) => node.hasMemory).map((node) => node.id));
   t.ok(pageNodes(records).every((status) => memoryNodes.has(status)), 'every page is on a node with memory');
-  t.ok(counts.migrations > 0 && workerMigrations > 0, `${counts.migrations} async migrations here, ${workerMigrations} sync ones in a worker, ` +
+  t.ok(counts.migrations >= MIN_MIGRATIONS && workerMigrations >= MIN_MIGRATIONS, `${counts.migrations} async migrations here, ${workerMigrations} sync ones in a worker, ` +
     `${counts.binds} policy changes, ${counts.dropped} dropped and ${counts.transferred} transferred buffers mid-migration`);
 });
