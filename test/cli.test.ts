@@ -74,6 +74,7 @@ t.test('status bars: proportional, coloured only on a terminal without NO_COLOR'
 });
 
 t.test('numaplace migrate: same node, errors explained', async (t) => {
+  if (checkedOnHost(t, 'a same-node migration and its errors')) return;
   const node = memoryNodeIds()[0];
   const child = await childWithMemory(8);
   const same = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json']);

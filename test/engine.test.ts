@@ -101,7 +101,7 @@ t.test('multi-node: parallel chunks move everything; an abort leaves each page o
   // 4 KiB pages: NUMA balancing moves a transparent huge page toward its reader as a whole.
   const a = nodes[0];
   const b = nodes[1];
-  const buffer = allocOnNode(64 * MiB + PAGE, a, { hugePages: false }).subarray(100);
+  const buffer = allocOnNode(32 * MiB + PAGE, a, { hugePages: false }).subarray(100);
   buffer.set(filledBuffer(buffer.length));
   const digest = checksum(buffer);
   const report = await migrateBuffer(buffer, b, { concurrency: 3, chunkPages: 1024 });

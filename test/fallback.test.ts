@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { childEnv } from './helpers';
+import { checkedOnHost, childEnv } from './helpers';
 
 // A child process whose addon cannot load, as on macOS, Windows or a platform without a build.
 t.test('without the native addon: the package loads, capabilities() says so, calls throw ENOTSUP', async (t) => {
+  if (checkedOnHost(t, 'loading without the addon')) return;
   const script = `
     const numaplace = require(${JSON.stringify(require.resolve('../dist/index.js'))});
     const caught = (call) => { try { call(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, message: e.message }; } };

@@ -6,6 +6,7 @@
 import t from 'tap';
 import * as numaplace from '../lib/index';
 import { NumaError, MigrationAbortedError } from '../lib/index';
+import { checkedOnHost } from './helpers';
 
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const iterations = Number(process.env.FUZZ_ITERATIONS ?? 2000);
@@ -96,6 +97,7 @@ const DOCUMENTED = [TypeError, RangeError, NumaError, MigrationAbortedError];
 const SKIPPED = new Set(['startWorkerOnNode']); // starts threads from a file name: tested with real files in affinity.test.ts
 
 t.test(`every public function survives random arguments (seed ${seed}, ${iterations} calls)`, async (t) => {
+  if (checkedOnHost(t, 'fuzzing (2,000 calls, 20 s under emulation)')) return;
   const functions = Object.entries(numaplace as Record<string, unknown>).filter(
     (entry): entry is [string, (...args: unknown[]) => unknown] => typeof entry[1] === 'function' && !/^class /.test(String(entry[1])) && !SKIPPED.has(entry[0]),
   );

@@ -11,7 +11,8 @@ import { pageNodes } from '../lib/index';
 
 const ROOT = path.join(__dirname, '..');
 
-if (!checkedOnHost(t, 'packaging (the guest has no registry access)')) {
+t.test('a prebuilt package installs and works without a compiler', async (t) => {
+  if (checkedOnHost(t, 'packaging (the guest has no registry access)')) return;
   const work = mkdtempSync(path.join(tmpdir(), 'numaplace-package-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
@@ -27,59 +28,57 @@ if (!checkedOnHost(t, 'packaging (the guest has no registry access)')) {
   const npm = (cwd: string, args: string[], env?: NodeJS.ProcessEnv) => run(cwd, process.execPath, [npmCli, ...args], env);
   const tarballOf = (json: string) => (JSON.parse(json) as { filename: string; files: { path: string }[] }[])[0];
 
-  t.test('a prebuilt package installs and works without a compiler', async (t) => {
-    // Pack as published (dist/ is built by `npm test` first), then add a prebuild made from the packed sources.
-    const source = tarballOf(npm(ROOT, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]));
-    const stage = path.join(work, 'stage');
-    mkdirSync(stage);
-    run(stage, 'tar', ['xzf', path.join(work, source.filename)]);
-    const staged = path.join(stage, 'package');
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(staged, 'node_modules'));
-    run(staged, process.execPath, [path.join(ROOT, 'node_modules/prebuildify/bin.js'), '--napi', '--strip']);
-    const packed = tarballOf(npm(staged, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]));
+  // Pack as published (dist/ is built by `npm test` first), then add a prebuild made from the packed sources.
+  const source = tarballOf(npm(ROOT, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]));
+  const stage = path.join(work, 'stage');
+  mkdirSync(stage);
+  run(stage, 'tar', ['xzf', path.join(work, source.filename)]);
+  const staged = path.join(stage, 'package');
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(staged, 'node_modules'));
+  run(staged, process.execPath, [path.join(ROOT, 'node_modules/prebuildify/bin.js'), '--napi', '--strip']);
+  const packed = tarballOf(npm(staged, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]));
 
-    const files = packed.files.map((file) => file.path);
-    t.ok(files.some((file) => /^prebuilds\/linux-x64\/[\w.]+\.node$/.test(file)), 'ships prebuilds/linux-x64/*.node');
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/binding.d.ts', 'binding.gyp', 'native/binding.cc', 'native/numa/pages.cc', 'README.md']) {
-      t.ok(files.includes(needed), `ships ${needed}`);
-    }
-    const unwanted = files.filter((file) => /^(test|build|benchmarks|examples|lib|\.ci|\.github|node_modules)\//.test(file) || file.endsWith('.tsbuildinfo'));
-    t.same(unwanted, [], 'ships no tests, sources of dist, build output or CI files');
+  const files = packed.files.map((file) => file.path);
+  t.ok(files.some((file) => /^prebuilds\/linux-x64\/[\w.]+\.node$/.test(file)), 'ships prebuilds/linux-x64/*.node');
+  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/binding.d.ts', 'binding.gyp', 'native/binding.cc', 'native/numa/pages.cc', 'README.md']) {
+    t.ok(files.includes(needed), `ships ${needed}`);
+  }
+  const unwanted = files.filter((file) => /^(test|build|benchmarks|examples|lib|\.ci|\.github|node_modules)\//.test(file) || file.endsWith('.tsbuildinfo'));
+  t.same(unwanted, [], 'ships no tests, sources of dist, build output or CI files');
 
-    const app = path.join(work, 'app');
-    mkdirSync(app);
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
-    npm(app, ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, packed.filename)], bareEnv);
-    const installed = path.join(app, 'node_modules', 'numaplace');
-    t.notOk(existsSync(path.join(installed, 'build')), 'no source build happened (no build/ directory)');
+  const app = path.join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  npm(app, ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, packed.filename)], bareEnv);
+  const installed = path.join(app, 'node_modules', 'numaplace');
+  t.notOk(existsSync(path.join(installed, 'build')), 'no source build happened (no build/ directory)');
 
-    const expectedNode = pageNodes(Buffer.alloc(4096, 1))[0];
-    const cjs = `const n = require('numaplace'); const b = Buffer.alloc(4096, 1);
-      console.log(JSON.stringify({ supported: n.capabilities().supported, node: n.pageNodes(b)[0], path: require.resolve('numaplace') }));`;
-    const fromCjs = JSON.parse(run(app, process.execPath, ['-e', cjs], bareEnv));
-    t.match(fromCjs, { supported: true, node: expectedNode }, 'require() loads the prebuild and queries a page');
-    writeFileSync(
-      path.join(app, 'esm.mjs'),
-      `import { migrateBufferSync, pageNodes } from 'numaplace';
-       import numaplace from 'numaplace';
-       const b = Buffer.alloc(4096, 1);
-       const report = migrateBufferSync(b, pageNodes(b)[0]);
-       console.log(JSON.stringify({ same: numaplace.pageNodes === pageNodes, allOnNode: report.alreadyOnNode === report.pages && report.pages > 0 }));`,
-    );
-    t.same(JSON.parse(run(app, process.execPath, ['esm.mjs'], bareEnv)), { same: true, allOnNode: true }, 'named ESM imports work');
-    const cli = JSON.parse(run(app, path.join(app, 'node_modules/.bin/numaplace'), ['topology', '--json'], bareEnv));
-    t.ok(cli.nodes.length >= 1, 'the numaplace bin runs');
+  const expectedNode = pageNodes(Buffer.alloc(4096, 1))[0];
+  const cjs = `const n = require('numaplace'); const b = Buffer.alloc(4096, 1);
+    console.log(JSON.stringify({ supported: n.capabilities().supported, node: n.pageNodes(b)[0], path: require.resolve('numaplace') }));`;
+  const fromCjs = JSON.parse(run(app, process.execPath, ['-e', cjs], bareEnv));
+  t.match(fromCjs, { supported: true, node: expectedNode }, 'require() loads the prebuild and queries a page');
+  writeFileSync(
+    path.join(app, 'esm.mjs'),
+    `import { migrateBufferSync, pageNodes } from 'numaplace';
+     import numaplace from 'numaplace';
+     const b = Buffer.alloc(4096, 1);
+     const report = migrateBufferSync(b, pageNodes(b)[0]);
+     console.log(JSON.stringify({ same: numaplace.pageNodes === pageNodes, allOnNode: report.alreadyOnNode === report.pages && report.pages > 0 }));`,
+  );
+  t.same(JSON.parse(run(app, process.execPath, ['esm.mjs'], bareEnv)), { same: true, allOnNode: true }, 'named ESM imports work');
+  const cli = JSON.parse(run(app, path.join(app, 'node_modules/.bin/numaplace'), ['topology', '--json'], bareEnv));
+  t.ok(cli.nodes.length >= 1, 'the numaplace bin runs');
 
-    // Types resolve for ESM and CommonJS consumers: a wrong call must be a type error.
-    const consumer = `import { migrateBuffer, type MigrationReport } from 'numaplace';
-      export const report: Promise<MigrationReport> = migrateBuffer(new Uint8Array(8), 0, { prefault: true });
-      // @ts-expect-error a node id is a number
-      migrateBuffer(new Uint8Array(8), '1');\n`;
-    writeFileSync(path.join(app, 'consumer.mts'), consumer);
-    writeFileSync(path.join(app, 'consumer.cts'), consumer);
-    const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-    const typeRoots = path.join(ROOT, 'node_modules/@types');
-    const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--typeRoots', typeRoots, '--types', 'node'];
-    t.doesNotThrow(() => run(app, process.execPath, [tsc, ...flags, 'consumer.mts', 'consumer.cts'], bareEnv), 'tsc type-checks both consumers');
-  });
-}
+  // Types resolve for ESM and CommonJS consumers: a wrong call must be a type error.
+  const consumer = `import { migrateBuffer, type MigrationReport } from 'numaplace';
+    export const report: Promise<MigrationReport> = migrateBuffer(new Uint8Array(8), 0, { prefault: true });
+    // @ts-expect-error a node id is a number
+    migrateBuffer(new Uint8Array(8), '1');\n`;
+  writeFileSync(path.join(app, 'consumer.mts'), consumer);
+  writeFileSync(path.join(app, 'consumer.cts'), consumer);
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  const typeRoots = path.join(ROOT, 'node_modules/@types');
+  const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--typeRoots', typeRoots, '--types', 'node'];
+  t.doesNotThrow(() => run(app, process.execPath, [tsc, ...flags, 'consumer.mts', 'consumer.cts'], bareEnv), 'tsc type-checks both consumers');
+});

@@ -16,7 +16,7 @@ t.test('written pages are on a node', async (t) => {
 });
 
 t.test('never-written memory is not present; prefault populates it without changing data', async (t) => {
-  const inner = freshMemory(64 * 2 ** 20);
+  const inner = freshMemory(16 * 2 ** 20);
   const status = pageNodes(inner);
   t.equal(tally(status)[PAGE_NOT_PRESENT], status.length, 'every page reports PAGE_NOT_PRESENT');
   const read = inner[PAGE * 10]; // maps the shared zero page: still not the buffer's own
