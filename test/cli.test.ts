@@ -144,16 +144,16 @@ t.test('numaplace bench: text output, usage errors', async (t) => {
 t.test('multi-node: numaplace migrate moves a process, with progress', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
-  const child = await childWithMemory(64);
+  const child = await childWithMemory(32);
   const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
   const run = numaplace(['migrate', String(child.pid), '--from', String(from), '--to', String(to)]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, new RegExp(`pid ${child.pid}: moved [\\d.]+ MiB from node\\(s\\) ${from} to ${to}`));
-  t.ok(onNode(to) >= 64 * MiB, `numa_maps shows the child's 64 MiB on node ${to}`);
+  t.ok(onNode(to) >= 32 * MiB, `numa_maps shows the child's 32 MiB on node ${to}`);
   const lines: string[] = [];
   const outcome = await migrateCommand(child.pid!, [to], [from], (line) => lines.push(line));
-  t.ok(outcome.bytesBefore! >= 64 * MiB && outcome.bytesAfter! < outcome.bytesBefore! / 4, 'moved back');
+  t.ok(outcome.bytesBefore! >= 32 * MiB && outcome.bytesAfter! < outcome.bytesBefore! / 4, 'moved back');
   if (outcome.elapsedMs > 500) t.ok(lines.length > 0, `progress shown during ${outcome.elapsedMs.toFixed(0)} ms`);
   for (const line of lines) t.match(line, /^moving pid \d+: [\d.]+ [KMG]?i?B of [\d.]+ MiB \(\d+%\)$/);
   child.kill();

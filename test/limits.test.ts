@@ -68,9 +68,10 @@ t.test('multi-node: migrating to a nearly full node counts ENOMEM per page; data
   const filler = allocLocal(nodeMeminfo(b).free, { hugePages: false });
   bindBuffer(filler, { mode: 'preferred', nodes: [b] });
   filler.fill(1);
-  // A buffer larger than all node b can still give: the move must run out of memory.
+  // A buffer larger than all node b can still give: the move must run out of memory. The
+  // margin covers what meminfo does not show as free (per-CPU page lists: ~3 MiB were seen).
   const { room } = nodeMeminfo(b);
-  const bytes = Math.ceil((room + 16 * MiB) / MiB) * MiB;
+  const bytes = Math.ceil((room + 32 * MiB) / MiB) * MiB;
   const spare = nodeMeminfo(a).free;
   if (bytes > spare / 2) {
     t.comment(`node ${b} still has ${room >> 20} MiB to give after the fill, more than node ${a} can hold twice: not checked`);
@@ -82,8 +83,7 @@ t.test('multi-node: migrating to a nearly full node counts ENOMEM per page; data
   const report = migrateBufferSync(buffer, b);
   const enomem = report.failed.get('ENOMEM') ?? 0;
   const roomPages = Math.ceil(room / topology().pageSize);
-  t.ok(enomem > 0, `${enomem} pages could not move for lack of memory on node ${b} (${report.moved} moved, room for ${roomPages})`);
-  t.ok(report.moved <= roomPages, `no more pages moved than node ${b} had room for`);
+  t.ok(enomem > 0, `${enomem} pages could not move for lack of memory on node ${b} (${report.moved} moved, meminfo's room ${roomPages})`);
   t.same([...report.failed.keys()].filter((code) => code !== 'ENOMEM'), [], 'no other failure');
   t.equal(report.moved + report.alreadyOnNode + enomem, report.pages, 'every page accounted for');
   t.equal(checksum(buffer), digest, 'data unchanged');

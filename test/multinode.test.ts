@@ -11,6 +11,7 @@ import {
   migrateBuffer,
   migrateBufferSync,
   movePages,
+  PAGE_NOT_PRESENT,
   type MigrationReport,
   pageNodes,
   placement,
@@ -41,7 +42,9 @@ t.test('a large buffer moves to another node and back, sync and async, data inta
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
   const buffer = filledBuffer(largeSize(nodes.slice(0, 2)));
-  const a = pageNodes(buffer)[0];
+  // Where most pages are: the first page, shared with the allocator's data, may lie elsewhere.
+  const counts = Object.entries(tally(pageNodes(buffer))).sort(([, x], [, y]) => y - x);
+  const a = Number(counts[0][0]);
   const b = nodes.find((node) => node !== a)!;
   const digest = checksum(buffer);
   const steps = [[b, 'async'], [a, 'sync'], [b, 'sync'], [a, 'async']] as const;
@@ -94,8 +97,8 @@ t.test('movePages: per-page targets, read back page by page', async (t) => {
 t.test('a partly written buffer: unwritten pages are counted, prefault moves them all', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
-  const buffer = freshMemory(32 * MiB);
-  const written = buffer.subarray(0, 16 * MiB);
+  const buffer = freshMemory(16 * MiB);
+  const written = buffer.subarray(0, 8 * MiB);
   written.fill(7);
   const writtenPages = placement(written).pages;
   const target = nodes.find((node) => node !== pageNodes(written)[0])!;
@@ -111,7 +114,7 @@ t.test('a partly written buffer: unwritten pages are counted, prefault moves the
   const prefaulted = await migrateBuffer(buffer, target, { prefault: true });
   t.equal(prefaulted.notPresent, 0);
   t.same(tally(pageNodes(buffer)), { [target]: prefaulted.pages }, `every page on node ${target}`);
-  t.ok(written.every((byte) => byte === 7) && buffer.subarray(16 * MiB).every((byte) => byte === 0), 'data unchanged');
+  t.ok(written.every((byte) => byte === 7) && buffer.subarray(8 * MiB).every((byte) => byte === 0), 'data unchanged');
 });
 
 // Each worker owns half of the shared buffer and increments one counter per KiB of it,
@@ -156,7 +159,11 @@ t.test('no write is lost while other threads write to a SharedArrayBuffer being 
     t.ok(count > 0, `writer ${k} made progress`);
   });
   t.equal(migrations, 10);
-  t.ok(pageNodes(shared).every((entry) => nodes.includes(entry)), 'every page on a node');
+  // The span's last page can hold only bytes past the last counter, never written.
+  const where = tally(pageNodes(shared));
+  const elsewhere = Object.keys(where).filter((entry) => !nodes.includes(Number(entry)) && Number(entry) !== PAGE_NOT_PRESENT);
+  t.same(elsewhere, [], `every page on a node: ${JSON.stringify(where)}`);
+  t.ok((where[PAGE_NOT_PRESENT] ?? 0) <= 1, 'at most the edge page not present');
 });
 
 t.test('memory-less and CPU-less nodes', async (t) => {
