@@ -118,7 +118,17 @@ t.test('capabilities: probed modes, home node, MOVE_ALL', async (t) => {
   const atLeast = (want: number, wantMinor: number) => major > want || (major === want && minor >= wantMinor);
   t.equal(caps.modes['weighted-interleave'].supported, atLeast(6, 9), `weighted interleave on ${caps.kernel}`);
   t.equal(caps.homeNode.supported, atLeast(5, 17), `home node on ${caps.kernel}`);
-  if (!caps.modes['weighted-interleave'].supported) {
+  if (caps.modes['weighted-interleave'].supported) {
+    // Linux 6.9+ (the 6.12 guest): the policy sets, reads back, and places pages on its nodes.
+    const nodes = memoryNodeIds();
+    const memory = allocLocal(64 * PAGE);
+    bindBuffer(memory, { mode: 'weighted-interleave', nodes });
+    t.match(bufferPolicy(memory), { mode: 'weighted-interleave', nodes }, 'weighted interleave reads back');
+    memory.fill(1);
+    const where = tally(pageNodes(memory));
+    t.same(Object.keys(where).map(Number).filter((node) => !nodes.includes(node)), [], `pages on its nodes: ${JSON.stringify(where)}`);
+    if (nodes.length >= 2) t.ok(Object.keys(where).length >= 2, 'spread over more than one node');
+  } else {
     t.match(caps.modes['weighted-interleave'].reason, /Linux 6\.9\+/);
     t.throws(() => bindBuffer(allocLocal(PAGE), { mode: 'weighted-interleave', nodes: [0] }), {
       name: 'NumaError',
