@@ -155,19 +155,18 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
     native.bindRange(bytes, mode, flags, nodes, moveFlags);
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
-    if (errno === -constants.errno.EIO) {
-      // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
-      // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
-      const failure = strictFailure(fn, bytes, nodes, error);
-      if (failure.pagesNotMoved > 0) throw failure;
-      return { ...range, policy: bufferPolicy(bytes) };
+    if (errno !== -constants.errno.EIO) {
+      // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past vm.max_map_count.
+      const detail =
+        errno === -constants.errno.ENOMEM
+          ? `; each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`
+          : '';
+      rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`, detail);
     }
-    // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past vm.max_map_count.
-    const detail =
-      errno === -constants.errno.ENOMEM
-        ? `; each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`
-        : '';
-    rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`, detail);
+    // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
+    // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
+    const failure = strictFailure(fn, bytes, nodes, error);
+    if (failure.pagesNotMoved > 0) throw failure;
   }
   return { ...range, policy: bufferPolicy(bytes) };
 }

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../../native/numa/kernel.h"  // PAGEMAP_SCAN where the headers lack it
 
 #define MPOL_DEFAULT 0
 #define MPOL_BIND 2
@@ -123,18 +124,6 @@ static napi_value move_pages_js(napi_env env, napi_callback_info info) {
   return rc < 0 ? fail(env, "move_pages") : number(env, (double)elapsed);
 }
 
-// The PAGEMAP_SCAN ioctl (Linux 6.7+) for Debian 12's older headers.
-#ifndef PAGEMAP_SCAN
-struct page_region {
-  uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_PFNZERO (1 << 5)
-#endif
 
 // zeroPageScan(view) -> ns of one PAGEMAP_SCAN for zero pages over the range
 // (what numaplace adds to a query on kernels that report the zero page's node),
