@@ -7,17 +7,15 @@
           "sources": [
             "native/affinity.cc",
             "native/alloc.cc",
+            "native/args.cc",
             "native/binding.cc",
-            "native/cpu.cc",
-            "native/errors.cc",
-            "native/move.cc",
+            "native/jobs.cc",
+            "native/migrate.cc",
+            "native/pages.cc",
             "native/policy.cc",
             "native/process.cc",
-            "native/query.cc",
-            "native/view.cc",
             "native/numa/affinity.cc",
             "native/numa/alloc.cc",
-            "native/numa/cpu.cc",
             "native/numa/frames.cc",
             "native/numa/migrate.cc",
             "native/numa/pages.cc",
@@ -25,7 +23,10 @@
           ],
           "include_dirs": ["native"],
           "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-          "defines": ["NAPI_VERSION=8"],
+          # A worker thread terminated with async work in flight settles that
+          # work in an environment that can no longer run JS: node-addon-api
+          # then drops the resulting exception instead of aborting the process.
+          "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
           "cflags_cc": ["-Wall", "-Wextra", "-std=c++17"]
         }, {
           # The calls are Linux system calls: elsewhere nothing is built, the

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
-import { invalidRange, invalidType, rethrowAsNumaError } from './errors';
+import { callNative, invalidRange } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
-import { currentCpu, topology } from './topology';
-import { idArgument, nodeArgument } from './validate';
+import { topology } from './topology';
+import { cpusOfNodeArgument, idArgument, moduleArgument, pinTargetArgument } from './validate';
 
 /**
  * The CPUs the calling thread may run on (sched_getaffinity).
@@ -13,11 +13,17 @@ import { idArgument, nodeArgument } from './validate';
  * threadAffinity(); // e.g. [0, 1, 2, 3]
  */
 export function threadAffinity(): number[] {
-  try {
-    return native.threadAffinity();
-  } catch (error) {
-    rethrowAsNumaError(error, 'threadAffinity', 'for the calling thread');
-  }
+  return callNative('threadAffinity', 'for the calling thread', () => native.threadAffinity());
+}
+
+/**
+ * The CPU the calling thread runs on and that CPU's node (getcpu).
+ *
+ * @example
+ * const { cpu, node } = currentCpu();
+ */
+export function currentCpu(): { cpu: number; node: number } {
+  return callNative('currentCpu', 'for the calling thread', () => native.currentCpu());
 }
 
 /**
@@ -27,17 +33,10 @@ export function threadAffinity(): number[] {
  * nodeOfCpu(currentCpu().cpu); // the node of the CPU this runs on
  */
 export function nodeOfCpu(cpu: number): number {
-  if (typeof cpu !== 'number') throw invalidType('nodeOfCpu', 'cpu', 'a CPU id', cpu);
+  idArgument(cpu, 'nodeOfCpu', 'cpu', 'CPU');
   const node = topology().nodes.find((candidate) => candidate.cpus.includes(cpu));
   if (!node) throw invalidRange('nodeOfCpu', 'cpu', `an online CPU id`, cpu);
   return node.id;
-}
-
-function cpusOfNode(node: number, fn: string): number[] {
-  const found = topology().nodes.find((candidate) => candidate.id === node);
-  if (!found) throw invalidRange(fn, 'target.node', `an online node (${topology().online.join(', ')})`, node);
-  if (found.cpus.length === 0) throw invalidRange(fn, 'target.node', 'a node with CPUs (this one has memory only)', node);
-  return found.cpus;
 }
 
 /**
@@ -49,21 +48,8 @@ function cpusOfNode(node: number, fn: string): number[] {
  */
 export function pinThread(target: number[] | { node: number }): number[] {
   const fn = 'pinThread';
-  let cpus: number[];
-  if (Array.isArray(target)) {
-    cpus = target;
-    if (cpus.length === 0) throw invalidRange(fn, 'target', 'at least one CPU id', cpus);
-    cpus.forEach((cpu, index) => idArgument(cpu, fn, `target[${index}]`, 'CPU'));
-  } else if (target !== null && typeof target === 'object') {
-    cpus = cpusOfNode(nodeArgument(target.node, fn, 'target.node'), fn);
-  } else {
-    throw invalidType(fn, 'target', 'an array of CPU ids or { node }', target);
-  }
-  try {
-    native.setThreadAffinity(cpus);
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `to CPUs [${cpus.join(', ')}]`);
-  }
+  const cpus = pinTargetArgument(target, fn);
+  callNative(fn, `to CPUs [${cpus.join(', ')}]`, () => native.setThreadAffinity(cpus));
   return threadAffinity();
 }
 
@@ -101,8 +87,8 @@ export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffe
  */
 export function startWorkerOnNode(filename: string, node: number, options?: WorkerOptions): Worker {
   const fn = 'startWorkerOnNode';
-  if (typeof filename !== 'string') throw invalidType(fn, 'filename', 'a module path', filename);
-  cpusOfNode(nodeArgument(node, fn), fn);
+  moduleArgument(filename, fn);
+  cpusOfNodeArgument(node, fn, 'node');
   // The compiled package entry, also when this module runs from source (tests).
   const entry = path.join(__dirname, '..', 'dist', 'index.js');
   const preamble = [

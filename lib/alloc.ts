@@ -1,8 +1,7 @@
 import { native } from './binding';
-import { invalidRange, invalidType, rethrowAsNumaError } from './errors';
-import { type PolicySpec, policyArguments } from './policy';
-import { unusableNodeError } from './topology';
-import { booleanOption, nodeArgument, optionsArgument } from './validate';
+import { callNative } from './errors';
+import type { PolicySpec } from './policy';
+import { booleanOption, checkNodesHoldPages, nodeArgument, nodeListArgument, optionsArgument, policyArgument, sizeArgument } from './validate';
 
 export interface AllocOptions {
   /**
@@ -14,27 +13,16 @@ export interface AllocOptions {
   arrayBuffer?: boolean;
 }
 
-function sizeArgument(value: unknown, fn: string): number {
-  if (typeof value !== 'number') throw invalidType(fn, 'size', 'a positive integer byte count', value);
-  if (!Number.isSafeInteger(value) || value < 1) throw invalidRange(fn, 'size', 'a positive integer byte count', value);
-  return value;
-}
-
 function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOptions | undefined): Buffer | ArrayBuffer {
   const bytes = sizeArgument(size, fn);
-  const [mode, flags, nodes] = policyArguments(spec, fn);
+  const policy = policyArgument(spec, fn);
   const { hugePages, arrayBuffer } = optionsArgument(options, fn);
-  const huge = hugePages === undefined ? undefined : booleanOption(hugePages, fn, 'hugePages');
+  const huge = hugePages === undefined ? 'system' : booleanOption(hugePages, fn, 'hugePages') ? 'wanted' : 'unwanted';
   const asArrayBuffer = booleanOption(arrayBuffer, fn, 'arrayBuffer');
-  for (const node of nodes) {
-    const unusable = unusableNodeError(fn, node, 'mbind');
-    if (unusable) throw unusable;
-  }
-  try {
-    return native.allocate(bytes, mode, flags, nodes, huge, asArrayBuffer);
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `for ${bytes} bytes, mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
-  }
+  checkNodesHoldPages(fn, policy.nodes, 'mbind');
+  return callNative(fn, `for ${bytes} bytes, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
+    native.allocate(bytes, policy, huge, asArrayBuffer),
+  );
 }
 
 /**
@@ -59,7 +47,7 @@ export function allocOnNode(size: number, node: number, options?: AllocOptions):
 export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions & { arrayBuffer?: false }): Buffer;
 export function allocInterleaved(size: number, nodes: number[], options: AllocOptions & { arrayBuffer: true }): ArrayBuffer;
 export function allocInterleaved(size: number, nodes: number[], options?: AllocOptions): Buffer | ArrayBuffer {
-  return allocate('allocInterleaved', size, { mode: 'interleave', nodes }, options);
+  return allocate('allocInterleaved', size, { mode: 'interleave', nodes: nodeListArgument(nodes, 'allocInterleaved', 'nodes') }, options);
 }
 
 /**

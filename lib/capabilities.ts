@@ -71,7 +71,7 @@ export function capabilities(): Capabilities {
   }
   const node = memoryNodes()[0] ?? 0;
   const page = native.pageSize;
-  const scratch = (mode: number, nodes: number[]) => native.allocate(page, mode, 0, nodes, undefined, true);
+  const scratch = (mode: number, nodes: number[]) => native.allocate(page, { mode, flags: 0, nodes }, 'system', true);
   const modes = {} as Record<PolicyMode, Support>;
   for (const [mode, number] of Object.entries(POLICY_MODES) as [PolicyMode, number][]) {
     const nodes = mode === 'default' || mode === 'local' ? [] : [node];

@@ -1,4 +1,5 @@
-import { getSystemErrorName } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import type { NativeSystemError } from '../types/binding';
 
 /**
@@ -19,26 +20,79 @@ export class NumaError extends Error {
   }
 }
 
+function maxMapCount(): string {
+  try {
+    return readFileSync('/proc/sys/vm/max_map_count', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * What to do about a kernel error, keyed by "syscall code" (or "* code" for any
+ * call): the one place every function's and the CLI's advice comes from.
+ */
+const HINTS: Record<string, string | (() => string)> = {
+  // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past the limit.
+  'mbind ENOMEM': () =>
+    `each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`,
+  'migrate_pages EPERM': "moving the pages of another user's process needs CAP_SYS_NICE",
+  'migrate_pages ESRCH': 'the process has exited, or the pid is wrong',
+  'migrate_pages EINVAL': 'a node is not allowed or the node lists do not match',
+  'set_mempolicy_home_node EINVAL': "the range needs a 'bind' or 'preferred-many' policy",
+  'madvise EINVAL': 'prefaulting (MADV_POPULATE_WRITE) needs Linux 5.14+',
+};
+
+/** The hint for a kernel error, if there is one. */
+export function hintFor(syscall: string, code: string): string | undefined {
+  const hint = HINTS[`${syscall} ${code}`] ?? HINTS[`* ${code}`];
+  return typeof hint === 'function' ? hint() : hint;
+}
+
 function isNativeSystemError(error: unknown): error is NativeSystemError {
   return error instanceof Error && typeof (error as Partial<NativeSystemError>).errno === 'number';
 }
 
 /**
- * Rethrows a native system error as a NumaError whose message names the
- * public function and what it was asked; any other error passes unchanged.
+ * A native system error as a NumaError whose message names the public
+ * function, what it was asked and what to do; any other error unchanged.
  */
-export function rethrowAsNumaError(error: unknown, fn: string, context: string, detail = ''): never {
-  if (!isNativeSystemError(error)) throw error;
+function translate(error: unknown, fn: string, context: string | (() => string)): unknown {
+  if (!isNativeSystemError(error)) return error;
   const code = getSystemErrorName(error.errno);
-  const numaError = new NumaError(
-    `${fn}: ${error.syscall} failed ${context}: ${code} (${error.message.replace(/^[^:]*: /, '')})${detail}`,
-    error,
-  );
-  throw numaError;
+  const description = getSystemErrorMap().get(error.errno)?.[1] ?? 'unknown error';
+  const hint = hintFor(error.syscall, code);
+  const asked = typeof context === 'function' ? context() : context;
+  const numaError = new NumaError(`${fn}: ${error.syscall} failed ${asked}: ${code} (${description})${hint ? `; ${hint}` : ''}`, error);
+  numaError.cause = error;
+  return numaError;
+}
+
+/**
+ * Calls into the native addon on behalf of the public function `fn`: a
+ * kernel error becomes a NumaError saying what `fn` was asked (`context`,
+ * e.g. "for a view of 4096 bytes") and what to do about it.
+ */
+export function callNative<T>(fn: string, context: string | (() => string), call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw translate(error, fn, context);
+  }
+}
+
+/** callNative() for the addon's Promise-returning calls. */
+export async function callNativeAsync<T>(fn: string, context: string | (() => string), call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw translate(error, fn, context);
+  }
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
   return `${typeof value} ${String(value)}`;

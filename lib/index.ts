@@ -1,6 +1,6 @@
 export { NumaError } from './errors';
 export type { MemoryView } from './validate';
-export { currentCpu, parseIdList, topology, type NumaNode, type Topology } from './topology';
+export { parseIdList, topology, type NumaNode, type Topology } from './topology';
 export {
   describePage,
   PAGE_HIDDEN,
@@ -43,7 +43,7 @@ export {
 export { formatPlacementMap, placementMap, type PlacementMapFormat, type PlacementMapOptions } from './placement-map';
 export { capabilities, type Capabilities, type Support } from './capabilities';
 export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
-export { nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
+export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
 export {
   migrateProcess,
   migrateProcessSync,

@@ -14,10 +14,20 @@ import {
   type RunOptions,
 } from './engine';
 import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
-import { invalidType, rethrowAsNumaError } from './errors';
+import { callNative, callNativeAsync, NumaError } from './errors';
 import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
-import { unusableNodeError } from './topology';
-import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument, positiveIntegerOption } from './validate';
+import {
+  booleanOption,
+  byteView,
+  checkNodesHoldPages,
+  functionOption,
+  int32ArrayArgument,
+  type MemoryView,
+  nodeArgument,
+  optionsArgument,
+  positiveIntegerOption,
+  signalOption,
+} from './validate';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -108,16 +118,9 @@ function migrationRequest(
   const view = byteView(value, fn);
   const target = nodeArgument(node, fn);
   const { prefault, moveAll, status, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidType(fn, 'options.onProgress', 'a function', onProgress);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType(fn, 'options.signal', 'an AbortSignal', signal);
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
   const pagesPerChunk = positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES);
-  let chunks: Chunk[];
-  try {
-    chunks = planChunks(view, alignedChunkPages(pagesPerChunk));
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `for a view of ${view.byteLength} bytes`);
-  }
+  const chunks = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => planChunks(view, alignedChunkPages(pagesPerChunk)));
   return {
     fn,
     view,
@@ -127,17 +130,32 @@ function migrationRequest(
     wantStatus: booleanOption(status, fn, 'status'),
     chunks,
     concurrency: parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1,
-    onProgress,
-    signal,
+    onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
+    signal: signalOption(signal, fn),
   };
 }
 
-function rethrowMigrationError(error: unknown, fn: string, view: Uint8Array, nodes: Iterable<number>): never {
-  for (const node of new Set(nodes)) {
-    const unusable = unusableNodeError(fn, node);
-    if (unusable) throw unusable;
+/**
+ * Moves through the native addon, the kernel checking the target nodes: on an
+ * error a node that cannot hold pages is named, else the kernel's error.
+ */
+function callMove<T>(fn: string, view: Uint8Array, nodes: Iterable<number>, move: () => T): T {
+  try {
+    return callNative(fn, () => `for a view of ${view.byteLength} bytes`, move);
+  } catch (error) {
+    throw nodeErrorFirst(fn, nodes, error);
   }
-  rethrowAsNumaError(error, fn, `for a view of ${view.byteLength} bytes`);
+}
+
+async function callMoveAsync<T>(fn: string, view: Uint8Array, nodes: Iterable<number>, move: () => Promise<T>): Promise<T> {
+  return callNativeAsync(fn, () => `for a view of ${view.byteLength} bytes`, move).catch((error: unknown) => {
+    throw nodeErrorFirst(fn, nodes, error);
+  });
+}
+
+function nodeErrorFirst(fn: string, nodes: Iterable<number>, error: unknown): unknown {
+  if (error instanceof NumaError) checkNodesHoldPages(fn, nodes, 'move_pages');
+  return error;
 }
 
 /**
@@ -186,22 +204,18 @@ function migrationReport(request: Request, result: NativeMigrateResult): Migrati
 
 /** An empty view moves nothing, but a bad node is still an error. */
 function checkEmptyView(fn: string, request: Request): void {
-  if (request.view.byteLength !== 0) return;
-  const unusable = unusableNodeError(fn, request.node);
-  if (unusable) throw unusable;
+  if (request.view.byteLength === 0) checkNodesHoldPages(fn, [request.node], 'move_pages');
 }
 
 function elapsedSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started);
 }
 
-/** An abort becomes a MigrationAbortedError reporting the chunks that ran; kernel errors become NumaErrors. */
+/** An abort becomes a MigrationAbortedError reporting the chunks that ran. */
 function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown): never {
-  if (error instanceof Aborted) {
-    const partial = migrationReport(request, assembly.finishedResult(elapsedSince(started)));
-    throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
-  }
-  rethrowMigrationError(error, request.fn, request.view, [request.node]);
+  if (!(error instanceof Aborted)) throw error;
+  const partial = migrationReport(request, assembly.finishedResult(elapsedSince(started)));
+  throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
 }
 
 function runOptions(request: Request): RunOptions {
@@ -222,7 +236,8 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
   checkEmptyView('migrateBuffer', request);
   const started = process.hrtime.bigint();
   const assembly = Assembly.forChunks(request.chunks);
-  const move = (chunk: Chunk) => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault);
+  const move = (chunk: Chunk) =>
+    callMoveAsync(request.fn, request.view, [request.node], () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault));
   try {
     await runChunks(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
@@ -243,7 +258,8 @@ export function migrateBufferSync(view: MemoryView, node: number, options?: Migr
   checkEmptyView(fn, request);
   const started = process.hrtime.bigint();
   const assembly = Assembly.forChunks(request.chunks);
-  const move = (chunk: Chunk) => native.migrate(chunk.view, request.node, request.flags, request.prefault);
+  const move = (chunk: Chunk) =>
+    callMove(fn, request.view, [request.node], () => native.migrate(chunk.view, request.node, request.flags, request.prefault));
   try {
     runChunksSync(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
@@ -257,10 +273,10 @@ export interface MovePagesOptions {
   moveAll?: boolean;
 }
 
-function movePagesRequest(fn: string, value: MemoryView, targets: unknown, options: MovePagesOptions | undefined) {
+function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options: MovePagesOptions | undefined) {
   const view = byteView(value, fn);
-  if (!(targets instanceof Int32Array)) throw invalidType(fn, 'targets', 'an Int32Array of node ids', targets);
-  const { pages } = native.spanOf(view);
+  const targets = int32ArrayArgument(nodes, fn, 'targets', 'an Int32Array of node ids');
+  const { pages } = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
   if (targets.length !== pages) {
     throw new RangeError(
       `${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${targets.length}`,
@@ -280,11 +296,10 @@ function movePagesRequest(fn: string, value: MemoryView, targets: unknown, optio
  */
 export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
   const request = movePagesRequest('movePages', view, targets, options);
-  try {
-    return (await native.migrateAsync(request.view, request.targets, request.flags, false)).status;
-  } catch (error) {
-    rethrowMigrationError(error, 'movePages', request.view, request.targets);
-  }
+  const moved = await callMoveAsync('movePages', request.view, request.targets, () =>
+    native.migrateAsync(request.view, request.targets, request.flags, false),
+  );
+  return moved.status;
 }
 
 /**
@@ -295,9 +310,5 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
  */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
   const request = movePagesRequest('movePagesSync', view, targets, options);
-  try {
-    return native.migrate(request.view, request.targets, request.flags, false).status;
-  } catch (error) {
-    rethrowMigrationError(error, 'movePagesSync', request.view, request.targets);
-  }
+  return callMove('movePagesSync', request.view, request.targets, () => native.migrate(request.view, request.targets, request.flags, false)).status;
 }

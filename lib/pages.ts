@@ -1,6 +1,6 @@
 import { getSystemErrorName } from 'node:util';
 import { native } from './binding';
-import { rethrowAsNumaError } from './errors';
+import { callNative } from './errors';
 import { booleanOption, byteView, type MemoryView, optionsArgument } from './validate';
 
 /**
@@ -44,17 +44,9 @@ export interface PageNodesOptions {
   prefault?: boolean;
 }
 
-function spanContext(view: Uint8Array): string {
-  return `for a view of ${view.byteLength} bytes`;
-}
-
 /** Gives each page of the view a page of its own without changing the data. */
 export function prefaultView(view: Uint8Array, fn: string): void {
-  try {
-    native.prefault(view);
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `to prefault ${spanContext(view)} (MADV_POPULATE_WRITE needs Linux 5.14+)`);
-  }
+  callNative(fn, () => `to prefault a view of ${view.byteLength} bytes`, () => native.prefault(view));
 }
 
 // Out-parameters of the native query (sync, so one set per thread is enough):
@@ -68,12 +60,8 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
   const view = byteView(value, fn);
   const { prefault } = optionsArgument(options, fn);
   if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
-  try {
-    const result = native.queryPages(view, scratch, counts);
-    return { view, status: result === scratch ? scratch.slice(0, counts[1]) : result, hidden: counts[0] };
-  } catch (error) {
-    rethrowAsNumaError(error, fn, spanContext(view));
-  }
+  const result = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => native.queryPages(view, scratch, counts));
+  return { view, status: result === scratch ? scratch.slice(0, counts[1]) : result, hidden: counts[0] };
 }
 
 /**

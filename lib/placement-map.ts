@@ -1,6 +1,5 @@
-import { invalidType } from './errors';
-import { PAGE_HIDDEN, PAGE_NOT_PRESENT, type PageNodesOptions, queryView } from './pages';
-import { type MemoryView, optionsArgument, positiveIntegerOption } from './validate';
+import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT, type PageNodesOptions, queryView } from './pages';
+import { booleanOption, int32ArrayArgument, type MemoryView, optionsArgument, positiveIntegerOption } from './validate';
 
 export interface PlacementMapOptions extends PageNodesOptions {
   /** Cells per line. Default 64. */
@@ -56,7 +55,7 @@ function cellSymbol(group: Int32Array): string {
 
 function legendLine(status: Int32Array, pagesPerCell: number): string {
   const counts = new Map<Category, number>();
-  for (const entry of status) counts.set(category(entry), (counts.get(category(entry)) ?? 0) + 1);
+  for (const entry of status) increment(counts, category(entry));
   const nodes = [...counts.keys()].filter((key): key is number => typeof key === 'number').sort((a, b) => a - b);
   const parts = nodes.map((node) => `${nodeSymbol(node)} node ${node}: ${counts.get(node)}`);
   for (const symbol of ['.', '?', '!'] as const) {
@@ -78,11 +77,10 @@ interface Layout {
 
 function layoutOptions(options: PlacementMapFormat, fn: string): Layout {
   const { width, maxCells, legend } = options;
-  if (legend !== undefined && typeof legend !== 'boolean') throw invalidType(fn, 'options.legend', 'a boolean', legend);
   return {
     cellsPerLine: positiveIntegerOption(width, fn, 'width', 64),
     maxCells: positiveIntegerOption(maxCells, fn, 'maxCells', 256),
-    legend: legend !== false,
+    legend: booleanOption(legend, fn, 'legend', true),
   };
 }
 
@@ -108,8 +106,8 @@ function renderMap(status: Int32Array, layout: Layout): string {
  */
 export function formatPlacementMap(status: Int32Array, options?: PlacementMapFormat): string {
   const fn = 'formatPlacementMap';
-  if (!(status instanceof Int32Array)) throw invalidType(fn, 'status', 'an Int32Array of page statuses', status);
-  return renderMap(status, layoutOptions(optionsArgument(options, fn), fn));
+  const statuses = int32ArrayArgument(status, fn, 'status', 'an Int32Array of page statuses');
+  return renderMap(statuses, layoutOptions(optionsArgument(options, fn), fn));
 }
 
 /**

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { NativePolicy } from '../types/binding';
 import { native } from './binding';
 import { capabilities } from './capabilities';
 import {
@@ -12,11 +12,17 @@ import {
   POLICY_MODES,
   type PolicyMode,
 } from './mempolicy';
-import { invalidRange, invalidType, NumaError, rethrowAsNumaError } from './errors';
+import { callNative, NumaError } from './errors';
 import { PAGE_NOT_PRESENT, pageNodes } from './pages';
-import { unusableNodeError } from './topology';
-import { booleanOption, byteView, type MemoryView, nodeArgument, optionsArgument } from './validate';
-
+import {
+  booleanOption,
+  byteView,
+  checkNodesHoldPages,
+  type MemoryView,
+  nodeArgument,
+  optionsArgument,
+  policyArgument,
+} from './validate';
 
 export type { PolicyMode } from './mempolicy';
 
@@ -36,39 +42,7 @@ export interface Policy {
   flags: { staticNodes: boolean; relativeNodes: boolean; numaBalancing: boolean };
 }
 
-/** Validated (mode number, flags, nodes) of a policy spec. */
-export function policyArguments(spec: unknown, fn: string, arg = 'policy'): [number, number, number[]] {
-  if (spec === null || typeof spec !== 'object') throw invalidType(fn, arg, 'a policy object { mode, nodes }', spec);
-  const { mode, nodes = [], staticNodes, relativeNodes } = spec as Partial<PolicySpec>;
-  if (typeof mode !== 'string' || !(mode in POLICY_MODES)) {
-    throw invalidType(fn, `${arg}.mode`, `one of ${Object.keys(POLICY_MODES).join(', ')}`, mode);
-  }
-  if (!Array.isArray(nodes)) throw invalidType(fn, `${arg}.nodes`, 'an array of node ids', nodes);
-  nodes.forEach((node, index) => nodeArgument(node, fn, `${arg}.nodes[${index}]`));
-  const wantsNodes = mode !== 'default' && mode !== 'local';
-  if (!wantsNodes && nodes.length > 0) throw invalidRange(fn, `${arg}.nodes`, `no nodes for mode '${mode}'`, nodes);
-  if (wantsNodes && nodes.length === 0) throw invalidRange(fn, `${arg}.nodes`, `at least one node for mode '${mode}'`, nodes);
-  if (mode === 'preferred' && nodes.length !== 1) {
-    throw invalidRange(fn, `${arg}.nodes`, "exactly one node for mode 'preferred' (use 'preferred-many')", nodes);
-  }
-  const flags =
-    (booleanOption(staticNodes, fn, 'staticNodes') ? MPOL_F_STATIC_NODES : 0) |
-    (booleanOption(relativeNodes, fn, 'relativeNodes') ? MPOL_F_RELATIVE_NODES : 0);
-  checkModeSupported(mode, fn);
-  return [POLICY_MODES[mode], flags, nodes];
-}
-
-function checkModeSupported(mode: PolicyMode, fn: string): void {
-  const support = capabilities().modes[mode];
-  if (!support.supported) {
-    throw new NumaError(`${fn}: policy mode '${mode}' is not supported here: ${support.reason}`, {
-      errno: -constants.errno.EOPNOTSUPP,
-      syscall: 'mbind',
-    });
-  }
-}
-
-function policyFromNative(raw: { mode: number; flags: number; nodes: number[] }): Policy {
+function policyFromNative(raw: NativePolicy): Policy {
   const mode = (Object.keys(POLICY_MODES) as PolicyMode[]).find((name) => POLICY_MODES[name] === raw.mode) ?? 'default';
   return {
     mode,
@@ -118,14 +92,6 @@ export interface BindReport extends PageRange {
   policy: Policy;
 }
 
-function maxMapCount(): string {
-  try {
-    return readFileSync('/proc/sys/vm/max_map_count', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 /**
  * Sets the memory policy of the pages a view covers (mbind). The kernel
  * splits its mappings at the range's edges; pages allocated later follow the
@@ -138,34 +104,24 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const fn = 'bindBuffer';
   const bytes = byteView(view, fn);
   const spec = optionsArgument(options, fn) as BindOptions;
-  const [mode, flags, nodes] = policyArguments(spec, fn, 'options');
+  const policy = policyArgument(spec, fn, 'options');
   const moveAll = booleanOption(spec.moveAll, fn, 'moveAll');
   const move = booleanOption(spec.move, fn, 'move') || moveAll;
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
-  if (range.pages === 0) return { ...range, policy: policyFromNative({ mode, flags, nodes }) };
+  if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
   // A node that cannot hold pages is an error, except as a mere preference or a cpuset-relative index.
-  const nodesMustHoldPages = !spec.relativeNodes && spec.mode !== 'preferred' && spec.mode !== 'preferred-many';
-  for (const node of nodesMustHoldPages ? nodes : []) {
-    const unusable = unusableNodeError(fn, node, 'mbind');
-    if (unusable) throw unusable;
-  }
+  if (!spec.relativeNodes && spec.mode !== 'preferred' && spec.mode !== 'preferred-many') checkNodesHoldPages(fn, policy.nodes, 'mbind');
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
   try {
-    native.bindRange(bytes, mode, flags, nodes, moveFlags);
+    callNative(fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
+      native.bindRange(bytes, policy, moveFlags),
+    );
   } catch (error) {
-    const errno = (error as { errno?: number }).errno;
-    if (errno !== -constants.errno.EIO) {
-      // A policy boundary inside a mapping splits it; ENOMEM then usually means the split went past vm.max_map_count.
-      const detail =
-        errno === -constants.errno.ENOMEM
-          ? `; each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`
-          : '';
-      rethrowAsNumaError(error, fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${nodes.join(', ')}]`, detail);
-    }
     // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
     // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
-    const failure = strictFailure(fn, bytes, nodes, error);
+    if (!(error instanceof NumaError) || error.code !== 'EIO') throw error;
+    const failure = strictFailure(fn, bytes, policy.nodes, error);
     if (failure.pagesNotMoved > 0) throw failure;
   }
   return { ...range, policy: bufferPolicy(bytes) };
@@ -189,11 +145,7 @@ function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unk
  */
 export function bufferPolicy(view: MemoryView): Policy {
   const bytes = byteView(view, 'bufferPolicy');
-  try {
-    return policyFromNative(native.rangePolicy(bytes));
-  } catch (error) {
-    rethrowAsNumaError(error, 'bufferPolicy', `for a view of ${bytes.byteLength} bytes`);
-  }
+  return policyFromNative(callNative('bufferPolicy', `for a view of ${bytes.byteLength} bytes`, () => native.rangePolicy(bytes)));
 }
 
 /**
@@ -207,11 +159,7 @@ export function bufferPolicy(view: MemoryView): Policy {
 export function nodeOfAddress(view: MemoryView): number {
   const bytes = byteView(view, 'nodeOfAddress');
   if (bytes.byteLength === 0) throw new RangeError('nodeOfAddress: the view is empty: it has no first byte');
-  try {
-    return native.nodeOfAddress(bytes);
-  } catch (error) {
-    rethrowAsNumaError(error, 'nodeOfAddress', 'for the first byte of the view');
-  }
+  return callNative('nodeOfAddress', 'for the first byte of the view', () => native.nodeOfAddress(bytes));
 }
 
 /**
@@ -221,11 +169,7 @@ export function nodeOfAddress(view: MemoryView): number {
  * threadPolicy().mode; // 'default' unless setThreadPolicy() changed it
  */
 export function threadPolicy(): Policy {
-  try {
-    return policyFromNative(native.threadPolicy());
-  } catch (error) {
-    rethrowAsNumaError(error, 'threadPolicy', 'for the calling thread');
-  }
+  return policyFromNative(callNative('threadPolicy', 'for the calling thread', () => native.threadPolicy()));
 }
 
 export interface ThreadPolicySpec extends PolicySpec {
@@ -241,13 +185,9 @@ export interface ThreadPolicySpec extends PolicySpec {
  */
 export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
   const fn = 'setThreadPolicy';
-  const [mode, flags, nodes] = policyArguments(spec, fn);
-  const balancing = booleanOption(spec.numaBalancing, fn, 'numaBalancing') ? MPOL_F_NUMA_BALANCING : 0;
-  try {
-    native.setThreadPolicy(mode, flags | balancing, nodes);
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `to mode '${spec.mode}', nodes [${nodes.join(', ')}]`);
-  }
+  const policy = policyArgument(spec, fn);
+  if (booleanOption(spec.numaBalancing, fn, 'numaBalancing')) policy.flags |= MPOL_F_NUMA_BALANCING;
+  callNative(fn, `to mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () => native.setThreadPolicy(policy));
   return threadPolicy();
 }
 
@@ -273,10 +213,6 @@ export function setHomeNode(view: MemoryView, node: number, options?: { expandTo
     });
   }
   if (range.pages === 0) return range;
-  try {
-    native.setHomeNode(bytes, home);
-  } catch (error) {
-    rethrowAsNumaError(error, fn, `to node ${home} (the range needs a 'bind' or 'preferred-many' policy)`);
-  }
+  callNative(fn, `to node ${home}`, () => native.setHomeNode(bytes, home));
   return range;
 }

@@ -1,37 +1,16 @@
 import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
 import { native } from './binding';
-import { invalidRange, invalidType, NumaError, rethrowAsNumaError } from './errors';
-import { nodeArgument } from './validate';
-
-function pidArgument(value: unknown, fn: string): number {
-  if (typeof value !== 'number') throw invalidType(fn, 'pid', 'a process id', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0x3fffffff) throw invalidRange(fn, 'pid', 'a process id (0 = this process)', value);
-  return value;
-}
-
-function nodeList(value: unknown, fn: string, arg: string): number[] {
-  if (!Array.isArray(value)) throw invalidType(fn, arg, 'an array of node ids', value);
-  if (value.length === 0) throw invalidRange(fn, arg, 'at least one node id', value);
-  return value.map((node, index) => nodeArgument(node, fn, `${arg}[${index}]`));
-}
-
-const EXPLANATIONS: Record<string, string> = {
-  EPERM: 'moving the pages of another user\'s process needs CAP_SYS_NICE',
-  ESRCH: 'no such process',
-  EINVAL: 'a node is not allowed or the node lists do not match',
-};
+import { callNative, callNativeAsync, NumaError } from './errors';
+import { nodeListArgument, pidArgument } from './validate';
 
 function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes: unknown) {
-  return { pid: pidArgument(pid, fn), from: nodeList(fromNodes, fn, 'fromNodes'), to: nodeList(toNodes, fn, 'toNodes') };
-}
-
-function rethrowProcessMigrationError(error: unknown, fn: string, request: ReturnType<typeof processMigration>): never {
-  const errno = (error as { errno?: number }).errno;
-  const explanation = typeof errno === 'number' ? EXPLANATIONS[getSystemErrorName(errno)] : undefined;
-  const context = `for pid ${request.pid}, nodes [${request.from.join(', ')}] → [${request.to.join(', ')}]`;
-  rethrowAsNumaError(error, fn, context, explanation ? `; ${explanation}` : '');
+  const request = {
+    pid: pidArgument(pid, fn),
+    from: nodeListArgument(fromNodes, fn, 'fromNodes'),
+    to: nodeListArgument(toNodes, fn, 'toNodes'),
+  };
+  return { ...request, context: `for pid ${request.pid}, nodes [${request.from.join(', ')}] → [${request.to.join(', ')}]` };
 }
 
 /**
@@ -44,12 +23,9 @@ function rethrowProcessMigrationError(error: unknown, fn: string, request: Retur
  * const { notMoved } = await migrateProcess(child.pid, [0], [1]);
  */
 export async function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): Promise<{ notMoved: number }> {
-  const request = processMigration('migrateProcess', pid, fromNodes, toNodes);
-  try {
-    return { notMoved: await native.migrateProcessAsync(request.pid, request.from, request.to) };
-  } catch (error) {
-    rethrowProcessMigrationError(error, 'migrateProcess', request);
-  }
+  const fn = 'migrateProcess';
+  const request = processMigration(fn, pid, fromNodes, toNodes);
+  return { notMoved: await callNativeAsync(fn, request.context, () => native.migrateProcessAsync(request.pid, request.from, request.to)) };
 }
 
 /**
@@ -59,12 +35,9 @@ export async function migrateProcess(pid: number, fromNodes: number[], toNodes: 
  * migrateProcessSync(0, [0], [1]); // this whole process from node 0 to node 1
  */
 export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
-  const request = processMigration('migrateProcessSync', pid, fromNodes, toNodes);
-  try {
-    return { notMoved: native.migrateProcess(request.pid, request.from, request.to) };
-  } catch (error) {
-    rethrowProcessMigrationError(error, 'migrateProcessSync', request);
-  }
+  const fn = 'migrateProcessSync';
+  const request = processMigration(fn, pid, fromNodes, toNodes);
+  return { notMoved: callNative(fn, request.context, () => native.migrateProcess(request.pid, request.from, request.to)) };
 }
 
 export type MappingKind = 'heap' | 'stack' | 'anon' | 'file' | 'huge' | 'other';

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { native } from './binding';
-import { NumaError, rethrowAsNumaError } from './errors';
+import { callNative } from './errors';
 
 const NODE_ROOT = '/sys/devices/system/node';
 
@@ -103,46 +102,12 @@ export function topology(): Topology {
   const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
   const withMemory = new Set(memoryNodes());
   const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
-  let pageSize: number;
-  try {
-    pageSize = native.pageSize;
-  } catch (error) {
-    rethrowAsNumaError(error, 'topology', 'reading the page size');
-  }
   return {
-    pageSize,
+    pageSize: callNative('topology', 'reading the page size', () => native.pageSize),
     nodes: online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory)),
     online,
     possible: readIdList(`${NODE_ROOT}/possible`),
     allowedMems: processStatusList('Mems_allowed_list'),
     allowedCpus: processStatusList('Cpus_allowed_list'),
   };
-}
-
-/**
- * The CPU the calling thread runs on and that CPU's node (getcpu).
- *
- * @example
- * const { cpu, node } = currentCpu();
- */
-export function currentCpu(): { cpu: number; node: number } {
-  try {
-    return native.currentCpu();
-  } catch (error) {
-    rethrowAsNumaError(error, 'currentCpu', 'for the calling thread');
-  }
-}
-
-/** An ENODEV NumaError when `node` cannot hold pages: not online, or without memory. */
-export function unusableNodeError(fn: string, node: number, syscall = 'move_pages'): NumaError | undefined {
-  const fields = { errno: -constants.errno.ENODEV, syscall };
-  const online = onlineNodes();
-  if (!online.includes(node)) {
-    return new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
-  }
-  const withMemory = memoryNodes();
-  if (!withMemory.includes(node)) {
-    return new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, fields);
-  }
-  return undefined;
 }

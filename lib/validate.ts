@@ -1,5 +1,14 @@
+// Every argument check of the public API, in one place: each returns the
+// value in the form the native binding takes, or throws a TypeError (wrong
+// type) or RangeError (wrong value) naming the function and the argument, or
+// a NumaError for a node that cannot do what is asked.
+import { constants } from 'node:os';
 import { types } from 'node:util';
-import { invalidRange, invalidType } from './errors';
+import type { NativePolicy } from '../types/binding';
+import { capabilities } from './capabilities';
+import { invalidRange, invalidType, NumaError } from './errors';
+import { MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, POLICY_MODES, type PolicyMode } from './mempolicy';
+import { memoryNodes, onlineNodes, topology } from './topology';
 
 /** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type MemoryView = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
@@ -25,7 +34,7 @@ export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
   }
 }
 
-/** A node or CPU id: a non-negative 32-bit integer (whether it exists is the kernel's answer). */
+/** A node or CPU id: a non-negative 32-bit integer (whether it exists is checked where it matters). */
 export function idArgument(value: unknown, fn: string, arg: string, what: 'node' | 'CPU'): number {
   const expected = `a non-negative integer ${what} id`;
   if (typeof value !== 'number') throw invalidType(fn, arg, expected, value);
@@ -37,6 +46,47 @@ export function nodeArgument(value: unknown, fn: string, arg = 'node'): number {
   return idArgument(value, fn, arg, 'node');
 }
 
+/** A non-empty array of node ids. */
+export function nodeListArgument(value: unknown, fn: string, arg: string): number[] {
+  if (!Array.isArray(value)) throw invalidType(fn, arg, 'an array of node ids', value);
+  if (value.length === 0) throw invalidRange(fn, arg, 'at least one node id', value);
+  return value.map((node, index) => nodeArgument(node, fn, `${arg}[${index}]`));
+}
+
+/** A thread's CPUs: a non-empty array of CPU ids, or { node } for the CPUs of a node. */
+export function pinTargetArgument(value: unknown, fn: string): number[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw invalidRange(fn, 'target', 'at least one CPU id', value);
+    return value.map((cpu, index) => idArgument(cpu, fn, `target[${index}]`, 'CPU'));
+  }
+  if (value !== null && typeof value === 'object') return cpusOfNodeArgument((value as { node?: unknown }).node, fn, 'target.node');
+  throw invalidType(fn, 'target', 'an array of CPU ids or { node }', value);
+}
+
+export function moduleArgument(value: unknown, fn: string): string {
+  if (typeof value !== 'string') throw invalidType(fn, 'filename', 'a module path', value);
+  return value;
+}
+
+export function pidArgument(value: unknown, fn: string): number {
+  if (typeof value !== 'number') throw invalidType(fn, 'pid', 'a process id', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0x3fffffff) throw invalidRange(fn, 'pid', 'a process id (0 = this process)', value);
+  return value;
+}
+
+/** A byte count for an allocation: a whole number below 2^47, the size of the user address space. */
+export function sizeArgument(value: unknown, fn: string): number {
+  const expected = 'a whole number of bytes from 1 to 2^47 - 1';
+  if (typeof value !== 'number') throw invalidType(fn, 'size', expected, value);
+  if (!Number.isSafeInteger(value) || value < 1 || value >= 2 ** 47) throw invalidRange(fn, 'size', expected, value);
+  return value;
+}
+
+export function int32ArrayArgument(value: unknown, fn: string, arg: string, expected: string): Int32Array {
+  if (!(value instanceof Int32Array)) throw invalidType(fn, arg, expected, value);
+  return value;
+}
+
 /** An options object or undefined; anything else is a TypeError. */
 export function optionsArgument<T extends object>(value: T | undefined, fn: string, arg = 'options'): Partial<T> {
   if (value === undefined) return {};
@@ -44,8 +94,8 @@ export function optionsArgument<T extends object>(value: T | undefined, fn: stri
   return value;
 }
 
-export function booleanOption(value: unknown, fn: string, name: string): boolean {
-  if (value === undefined) return false;
+export function booleanOption(value: unknown, fn: string, name: string, fallback = false): boolean {
+  if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw invalidType(fn, `options.${name}`, 'a boolean', value);
   return value;
 }
@@ -56,4 +106,74 @@ export function positiveIntegerOption(value: unknown, fn: string, name: string, 
   if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, 'a positive integer', value);
   if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalidRange(fn, `options.${name}`, 'a positive integer', value);
   return value;
+}
+
+export function functionOption<T extends (...args: never[]) => unknown>(value: unknown, fn: string, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalidType(fn, `options.${name}`, 'a function', value);
+  return value as T | undefined;
+}
+
+export function signalOption(value: unknown, fn: string): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidType(fn, 'options.signal', 'an AbortSignal', value);
+  return value;
+}
+
+/** The fields of a policy spec: what PolicySpec in policy.ts documents for users. */
+interface PolicyFields {
+  mode: PolicyMode;
+  nodes?: number[];
+  staticNodes?: boolean;
+  relativeNodes?: boolean;
+}
+
+/** A policy spec { mode, nodes, staticNodes?, relativeNodes? } in the kernel's numbers. */
+export function policyArgument(spec: unknown, fn: string, arg = 'policy'): NativePolicy {
+  if (spec === null || typeof spec !== 'object') throw invalidType(fn, arg, 'a policy object { mode, nodes }', spec);
+  const { mode, nodes = [], staticNodes, relativeNodes } = spec as Partial<PolicyFields>;
+  if (typeof mode !== 'string' || !(mode in POLICY_MODES)) {
+    throw invalidType(fn, `${arg}.mode`, `one of ${Object.keys(POLICY_MODES).join(', ')}`, mode);
+  }
+  if (!Array.isArray(nodes)) throw invalidType(fn, `${arg}.nodes`, 'an array of node ids', nodes);
+  nodes.forEach((node, index) => nodeArgument(node, fn, `${arg}.nodes[${index}]`));
+  const wantsNodes = mode !== 'default' && mode !== 'local';
+  if (!wantsNodes && nodes.length > 0) throw invalidRange(fn, `${arg}.nodes`, `no nodes for mode '${mode}'`, nodes);
+  if (wantsNodes && nodes.length === 0) throw invalidRange(fn, `${arg}.nodes`, `at least one node for mode '${mode}'`, nodes);
+  if (mode === 'preferred' && nodes.length !== 1) {
+    throw invalidRange(fn, `${arg}.nodes`, "exactly one node for mode 'preferred' (use 'preferred-many')", nodes);
+  }
+  const flags =
+    (booleanOption(staticNodes, fn, 'staticNodes') ? MPOL_F_STATIC_NODES : 0) |
+    (booleanOption(relativeNodes, fn, 'relativeNodes') ? MPOL_F_RELATIVE_NODES : 0);
+  const support = capabilities().modes[mode];
+  if (!support.supported) {
+    throw new NumaError(`${fn}: policy mode '${mode}' is not supported here: ${support.reason}`, {
+      errno: -constants.errno.EOPNOTSUPP,
+      syscall: 'mbind',
+    });
+  }
+  return { mode: POLICY_MODES[mode], flags, nodes };
+}
+
+/** Throws an ENODEV NumaError unless every node is online and has memory. */
+export function checkNodesHoldPages(fn: string, nodes: Iterable<number>, syscall: string): void {
+  const fields = { errno: -constants.errno.ENODEV, syscall };
+  for (const node of new Set(nodes)) {
+    const online = onlineNodes();
+    if (!online.includes(node)) {
+      throw new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
+    }
+    const withMemory = memoryNodes();
+    if (!withMemory.includes(node)) {
+      throw new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, fields);
+    }
+  }
+}
+
+/** The CPUs of an online node that has some, for pinning a thread to it. */
+export function cpusOfNodeArgument(value: unknown, fn: string, arg: string): number[] {
+  const node = nodeArgument(value, fn, arg);
+  const found = topology().nodes.find((candidate) => candidate.id === node);
+  if (!found) throw invalidRange(fn, arg, `an online node (${topology().online.join(', ')})`, node);
+  if (found.cpus.length === 0) throw invalidRange(fn, arg, 'a node with CPUs (this one has memory only)', node);
+  return found.cpus;
 }

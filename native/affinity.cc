@@ -1,15 +1,13 @@
-// threadAffinity() -> number[] and setThreadAffinity(cpus) for the calling thread.
-#include <napi.h>
-
-#include <string>
+// Glue for lib/affinity.ts: threadAffinity() -> number[], setThreadAffinity(cpus),
+// currentCpu() -> { cpu, node }, all of the calling thread.
 #include <vector>
 
-#include "errors.h"
+#include "args.h"
 #include "exports.h"
+#include "jobs.h"
 #include "numa/affinity.h"
 
 namespace glue {
-namespace {
 
 Napi::Value thread_affinity(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -21,24 +19,19 @@ Napi::Value thread_affinity(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value set_thread_affinity(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "setThreadAffinity: cpus must be an array");
-  Napi::Array list = info[0].As<Napi::Array>();
-  std::vector<int> cpus;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value entry = list[i];
-    if (!entry.IsNumber()) throw Napi::TypeError::New(env, "setThreadAffinity: cpu ids must be numbers");
-    cpus.push_back(entry.As<Napi::Number>().Int32Value());
-  }
-  if (int err = numa::set_thread_cpus(cpus)) throw system_error(env, err, "sched_setaffinity");
-  return env.Undefined();
+  std::vector<int> cpus = Args(info, "setThreadAffinity").cpus(0, "cpus");
+  if (int err = numa::set_thread_cpus(cpus)) throw system_error(info.Env(), err, "sched_setaffinity");
+  return info.Env().Undefined();
 }
 
-}  // namespace
-
-void register_affinity(Napi::Env env, Napi::Object exports) {
-  exports.Set("threadAffinity", Napi::Function::New(env, thread_affinity, "threadAffinity"));
-  exports.Set("setThreadAffinity", Napi::Function::New(env, set_thread_affinity, "setThreadAffinity"));
+Napi::Value current_cpu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  unsigned cpu = 0, node = 0;
+  if (int err = numa::current_cpu(&cpu, &node)) throw system_error(env, err, "getcpu");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cpu", Napi::Number::New(env, cpu));
+  result.Set("node", Napi::Number::New(env, node));
+  return result;
 }
 
 }  // namespace glue

@@ -1,19 +1,36 @@
-// Registers the native exports declared in types/binding.d.ts.
+// Registers every native export, in the order of types/binding.d.ts.
 #include <napi.h>
 
 #include "exports.h"
 #include "numa/pages.h"
 
-static Napi::Object init(Napi::Env env, Napi::Object exports) {
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto add = [&](const char* name, Napi::Function::Callback callback) {
+    exports.Set(name, Napi::Function::New(env, callback, name));
+  };
   exports.Set("pageSize", Napi::Number::New(env, double(numa::page_size())));
-  glue::register_cpu(env, exports);
-  glue::register_query(env, exports);
-  glue::register_move(env, exports);
-  glue::register_policy(env, exports);
-  glue::register_alloc(env, exports);
-  glue::register_affinity(env, exports);
-  glue::register_process(env, exports);
+  add("queryPages", glue::query_pages);
+  add("spanOf", glue::span_of);
+  add("prefault", glue::prefault);
+  add("migrate", glue::migrate);
+  add("migrateAsync", glue::migrate_async);
+  add("bindRange", glue::bind_range);
+  add("rangePolicy", glue::range_policy);
+  add("nodeOfAddress", glue::node_of_address);
+  add("threadPolicy", glue::thread_policy);
+  add("setThreadPolicy", glue::set_thread_policy);
+  add("setHomeNode", glue::set_home_node);
+  add("migrateProcess", glue::migrate_process);
+  add("migrateProcessAsync", glue::migrate_process_async);
+  add("allocate", glue::allocate);
+  add("threadAffinity", glue::thread_affinity);
+  add("setThreadAffinity", glue::set_thread_affinity);
+  add("currentCpu", glue::current_cpu);
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(numaplace, init)

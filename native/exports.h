@@ -1,16 +1,33 @@
-// One registration function per feature file; binding.cc calls them all.
+// Every native export, in the order of types/binding.d.ts, each defined in the
+// glue file named after the lib/ module it serves; binding.cc registers them.
 #pragma once
 
 #include <napi.h>
 
 namespace glue {
 
-void register_cpu(Napi::Env env, Napi::Object exports);
-void register_query(Napi::Env env, Napi::Object exports);
-void register_move(Napi::Env env, Napi::Object exports);
-void register_policy(Napi::Env env, Napi::Object exports);
-void register_alloc(Napi::Env env, Napi::Object exports);
-void register_affinity(Napi::Env env, Napi::Object exports);
-void register_process(Napi::Env env, Napi::Object exports);
+// pages.cc
+Napi::Value query_pages(const Napi::CallbackInfo& info);
+Napi::Value span_of(const Napi::CallbackInfo& info);
+Napi::Value prefault(const Napi::CallbackInfo& info);
+// migrate.cc
+Napi::Value migrate(const Napi::CallbackInfo& info);
+Napi::Value migrate_async(const Napi::CallbackInfo& info);
+// policy.cc
+Napi::Value bind_range(const Napi::CallbackInfo& info);
+Napi::Value range_policy(const Napi::CallbackInfo& info);
+Napi::Value node_of_address(const Napi::CallbackInfo& info);
+Napi::Value thread_policy(const Napi::CallbackInfo& info);
+Napi::Value set_thread_policy(const Napi::CallbackInfo& info);
+Napi::Value set_home_node(const Napi::CallbackInfo& info);
+// process.cc
+Napi::Value migrate_process(const Napi::CallbackInfo& info);
+Napi::Value migrate_process_async(const Napi::CallbackInfo& info);
+// alloc.cc
+Napi::Value allocate(const Napi::CallbackInfo& info);
+// affinity.cc
+Napi::Value thread_affinity(const Napi::CallbackInfo& info);
+Napi::Value set_thread_affinity(const Napi::CallbackInfo& info);
+Napi::Value current_cpu(const Napi::CallbackInfo& info);
 
 }  // namespace glue

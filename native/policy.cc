@@ -1,40 +1,14 @@
-// Memory policy glue: bindRange, rangePolicy, nodeOfAddress, threadPolicy,
-// setThreadPolicy, setHomeNode. Policies cross as
-// (mode, flags, nodes: number[]) with the kernel's MPOL_* numbers.
-#include <napi.h>
-
-#include <string>
-
-#include "errors.h"
+// Glue for lib/policy.ts: bindRange, rangePolicy, nodeOfAddress, threadPolicy,
+// setThreadPolicy, setHomeNode. A policy crosses as one object
+// { mode, flags, nodes: number[] } in the kernel's MPOL_* numbers, both ways.
+#include "args.h"
 #include "exports.h"
+#include "jobs.h"
+#include "numa/kernel.h"
 #include "numa/policy.h"
-#include "policy_args.h"
-#include "view.h"
 
 namespace glue {
-
-numa::NodeMask node_mask_argument(const Napi::Value& value, const char* function) {
-  Napi::Env env = value.Env();
-  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(function) + ": nodes must be an array");
-  Napi::Array list = value.As<Napi::Array>();
-  numa::NodeMask mask;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value entry = list[i];
-    double node = entry.IsNumber() ? entry.As<Napi::Number>().DoubleValue() : -1;
-    if (!(node >= 0 && node < numa::NodeMask::kMaxNodes) || node != double(int(node)))
-      throw Napi::RangeError::New(env, std::string(function) + ": node ids must be integers in [0, 1024)");
-    mask.add(unsigned(node));
-  }
-  return mask;
-}
-
-numa::Policy policy_arguments(const Napi::CallbackInfo& info, size_t first, const char* function) {
-  numa::Policy policy;
-  policy.mode = info[first].As<Napi::Number>().Int32Value();
-  policy.flags = info[first + 1].As<Napi::Number>().Int32Value();
-  policy.nodes = node_mask_argument(info[first + 2], function);
-  return policy;
-}
+namespace {
 
 Napi::Object policy_object(Napi::Env env, const numa::Policy& policy) {
   Napi::Array nodes = Napi::Array::New(env);
@@ -47,66 +21,51 @@ Napi::Object policy_object(Napi::Env env, const numa::Policy& policy) {
   return result;
 }
 
-namespace {
+}  // namespace
 
+// bindRange(view, policy, moveFlags): mbind on the view's whole pages.
 Napi::Value bind_range(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array view = view_argument(info[0], "bindRange");
-  numa::Policy policy = policy_arguments(info, 1, "bindRange");
-  int move_flags = info[4].As<Napi::Number>().Int32Value();
-  if (int err = numa::bind_range(span_of_view(view), policy, move_flags)) throw system_error(env, err, "mbind");
-  return env.Undefined();
+  Args args(info, "bindRange");
+  numa::PageSpan span = span_of_view(args.view(0));
+  numa::Policy policy = args.policy(1);
+  int move_flags = int(args.integer(2, "moveFlags", MPOL_MF_VALID));  // any of STRICT, MOVE, MOVE_ALL
+  if (int err = numa::bind_range(span, policy, move_flags)) throw system_error(info.Env(), err, "mbind");
+  return info.Env().Undefined();
 }
 
 Napi::Value range_policy(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array view = view_argument(info[0], "rangePolicy");
+  numa::PageSpan span = span_of_view(Args(info, "rangePolicy").view(0));
   numa::Policy policy;
-  if (int err = numa::range_policy(span_of_view(view).start, &policy))
-    throw system_error(env, err, "get_mempolicy");
-  return policy_object(env, policy);
+  if (int err = numa::range_policy(span.start, &policy)) throw system_error(info.Env(), err, "get_mempolicy");
+  return policy_object(info.Env(), policy);
 }
 
 Napi::Value node_of_address(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array view = view_argument(info[0], "nodeOfAddress");
+  Napi::Uint8Array view = Args(info, "nodeOfAddress").view(0);
   int node = -1;
   if (int err = numa::node_of_address(reinterpret_cast<uintptr_t>(view.Data()), &node))
-    throw system_error(env, err, "get_mempolicy");
-  return Napi::Number::New(env, node);
+    throw system_error(info.Env(), err, "get_mempolicy");
+  return Napi::Number::New(info.Env(), node);
 }
 
 Napi::Value thread_policy(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   numa::Policy policy;
-  if (int err = numa::thread_policy(&policy)) throw system_error(env, err, "get_mempolicy");
-  return policy_object(env, policy);
+  if (int err = numa::thread_policy(&policy)) throw system_error(info.Env(), err, "get_mempolicy");
+  return policy_object(info.Env(), policy);
 }
 
 Napi::Value set_thread_policy(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (int err = numa::set_thread_policy(policy_arguments(info, 0, "setThreadPolicy")))
-    throw system_error(env, err, "set_mempolicy");
-  return env.Undefined();
+  numa::Policy policy = Args(info, "setThreadPolicy").policy(0);
+  if (int err = numa::set_thread_policy(policy)) throw system_error(info.Env(), err, "set_mempolicy");
+  return info.Env().Undefined();
 }
 
 Napi::Value set_home_node(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array view = view_argument(info[0], "setHomeNode");
-  if (int err = numa::set_home_node(span_of_view(view), info[1].As<Napi::Number>().Int32Value()))
-    throw system_error(env, err, "set_mempolicy_home_node");
-  return env.Undefined();
-}
-
-}  // namespace
-
-void register_policy(Napi::Env env, Napi::Object exports) {
-  exports.Set("bindRange", Napi::Function::New(env, bind_range, "bindRange"));
-  exports.Set("rangePolicy", Napi::Function::New(env, range_policy, "rangePolicy"));
-  exports.Set("nodeOfAddress", Napi::Function::New(env, node_of_address, "nodeOfAddress"));
-  exports.Set("threadPolicy", Napi::Function::New(env, thread_policy, "threadPolicy"));
-  exports.Set("setThreadPolicy", Napi::Function::New(env, set_thread_policy, "setThreadPolicy"));
-  exports.Set("setHomeNode", Napi::Function::New(env, set_home_node, "setHomeNode"));
+  Args args(info, "setHomeNode");
+  numa::PageSpan span = span_of_view(args.view(0));
+  int node = int(args.integer(1, "node", INT32_MAX));  // the kernel says EINVAL for a node not online
+  if (int err = numa::set_home_node(span, node)) throw system_error(info.Env(), err, "set_mempolicy_home_node");
+  return info.Env().Undefined();
 }
 
 }  // namespace glue

@@ -1,70 +1,46 @@
-// Whole-process migration glue: migrateProcess (sync) and migrateProcessAsync
-// (libuv pool). migrate_pages of a large process takes as long as copying its
-// memory, so the async form keeps the event loop free meanwhile.
-#include <napi.h>
-
-#include <string>
-
-#include "errors.h"
+// Glue for lib/process.ts: migrateProcess(pid, from, to) and
+// migrateProcessAsync(...) -> Promise: migrate_pages, which for a large
+// process takes as long as copying its memory, hence the async form.
+#include "args.h"
 #include "exports.h"
+#include "jobs.h"
 #include "numa/policy.h"
-#include "policy_args.h"
-#include "promise_worker.h"
 
 namespace glue {
 namespace {
 
-struct ProcessMigration {
-  int pid = 0;
-  numa::NodeMask from;
-  numa::NodeMask to;
-};
-
-ProcessMigration process_migration_arguments(const Napi::CallbackInfo& info, const char* function) {
-  Napi::Env env = info.Env();
-  double pid = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (!(pid >= 0 && pid <= 0x3fffffff) || pid != double(int(pid)))
-    throw Napi::RangeError::New(env, std::string(function) + ": pid must be a process id");
-  return {int(pid), node_mask_argument(info[1], function), node_mask_argument(info[2], function)};
-}
-
-class ProcessMigrationWorker : public PromiseWorker {
+class ProcessMigrationJob {
  public:
-  ProcessMigrationWorker(Napi::Env env, ProcessMigration request)
-      : PromiseWorker(env, "numaplace.migrateProcess"), request_(request) {}
+  ProcessMigrationJob(const Napi::CallbackInfo& info, const char* function) {
+    Args args(info, function);
+    pid_ = int(args.integer(0, "pid", 0x3fffffff));  // PID_MAX_LIMIT
+    from_ = args.nodes(1, "fromNodes");
+    to_ = args.nodes(2, "toNodes");
+  }
 
- protected:
-  void Execute() override { left_ = numa::migrate_process(request_.pid, request_.from, request_.to); }
+  void execute() { left_ = numa::migrate_process(pid_, from_, to_); }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (left_ < 0)
-      deferred_.Reject(system_error(env, int(left_), "migrate_pages").Value());
-    else
-      deferred_.Resolve(Napi::Number::New(env, double(left_)));
+  // The number of pages that could not be moved.
+  Napi::Value settle(Napi::Env env) const {
+    if (left_ < 0) throw system_error(env, int(left_), "migrate_pages");
+    return Napi::Number::New(env, double(left_));
   }
 
  private:
-  ProcessMigration request_;
+  int pid_ = 0;
+  numa::NodeMask from_;
+  numa::NodeMask to_;
   long left_ = 0;
 };
 
-Napi::Value migrate_process_sync(const Napi::CallbackInfo& info) {
-  ProcessMigration request = process_migration_arguments(info, "migrateProcess");
-  long left = numa::migrate_process(request.pid, request.from, request.to);
-  if (left < 0) throw system_error(info.Env(), int(left), "migrate_pages");
-  return Napi::Number::New(info.Env(), double(left));
+}  // namespace
+
+Napi::Value migrate_process(const Napi::CallbackInfo& info) {
+  return run_inline(info.Env(), ProcessMigrationJob(info, "migrateProcess"));
 }
 
 Napi::Value migrate_process_async(const Napi::CallbackInfo& info) {
-  return (new ProcessMigrationWorker(info.Env(), process_migration_arguments(info, "migrateProcessAsync")))->start();
-}
-
-}  // namespace
-
-void register_process(Napi::Env env, Napi::Object exports) {
-  exports.Set("migrateProcess", Napi::Function::New(env, migrate_process_sync, "migrateProcess"));
-  exports.Set("migrateProcessAsync", Napi::Function::New(env, migrate_process_async, "migrateProcessAsync"));
+  return run_on_pool(info.Env(), "numaplace.migrateProcess", ProcessMigrationJob(info, "migrateProcessAsync"));
 }
 
 }  // namespace glue

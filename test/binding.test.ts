@@ -1,13 +1,14 @@
 import { execSync } from 'node:child_process';
+import { constants } from 'node:os';
 import t from 'tap';
 import type { NativeBinding } from '../types/binding';
 import { native } from '../lib/binding';
 
 // tsc checks this object has exactly the members of NativeBinding; the test
-// checks the addon exports exactly these names.
+// checks the addon exports exactly these names, in this order (native/binding.cc
+// registers them in the order of types/binding.d.ts).
 const declared: Record<keyof NativeBinding, true> = {
   pageSize: true,
-  currentCpu: true,
   queryPages: true,
   spanOf: true,
   prefault: true,
@@ -24,32 +25,102 @@ const declared: Record<keyof NativeBinding, true> = {
   allocate: true,
   threadAffinity: true,
   setThreadAffinity: true,
+  currentCpu: true,
 };
 
-t.test('native exports match types/binding.d.ts', async (t) => {
-  t.same(Object.keys(native).sort(), Object.keys(declared).sort());
+t.test('native exports match types/binding.d.ts, in its order', async (t) => {
+  t.same(Object.keys(native), Object.keys(declared));
   t.equal(native.pageSize, Number(execSync('getconf PAGESIZE').toString()));
 });
 
-t.test('native re-checks its arguments instead of crashing', async (t) => {
-  const bytes = new Uint8Array(16);
+type Exports = Exclude<keyof NativeBinding, 'pageSize'>;
+const bytes = new Uint8Array(16);
+const policy = { mode: 0, flags: 0, nodes: [] };
+
+// Arguments each export accepts, by name. Every test below replaces one of them
+// with a wrong one, so no call here reaches the kernel.
+const valid: Record<Exports, [string, unknown][]> = {
+  queryPages: [['view', bytes], ['scratch', new Int32Array(4)], ['counts', new Float64Array(2)]],
+  spanOf: [['view', bytes]],
+  prefault: [['view', bytes]],
+  migrate: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
+  migrateAsync: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
+  bindRange: [['view', bytes], ['policy', policy], ['moveFlags', 0]],
+  rangePolicy: [['view', bytes]],
+  nodeOfAddress: [['view', bytes]],
+  threadPolicy: [],
+  setThreadPolicy: [['policy', policy]],
+  setHomeNode: [['view', bytes], ['node', 0]],
+  migrateProcess: [['pid', 0], ['fromNodes', [0]], ['toNodes', [0]]],
+  migrateProcessAsync: [['pid', 0], ['fromNodes', [0]], ['toNodes', [0]]],
+  allocate: [['bytes', 4096], ['policy', policy], ['hugePages', 'system'], ['asArrayBuffer', false]],
+  threadAffinity: [],
+  setThreadAffinity: [['cpus', [0]]],
+  currentCpu: [],
+};
+
+// A wrong value of the right type for the arguments that have a range.
+const outOfRange: Record<string, unknown> = {
+  target: -1,
+  flags: 3,
+  moveFlags: 8,
+  node: 0.5,
+  pid: -1,
+  fromNodes: [1024],
+  toNodes: [0.5],
+  bytes: 0,
+  hugePages: 'always',
+  cpus: [-1],
+  scratch: undefined,
+  counts: new Float64Array(1),
+  policy: { mode: 0, flags: 1, nodes: [] },
+};
+
+function call(name: Exports, args: unknown[]): unknown {
+  return (native[name] as (...values: unknown[]) => unknown)(...args);
+}
+
+t.test('every native export names itself and the argument it rejects', async (t) => {
+  for (const [name, args] of Object.entries(valid) as [Exports, [string, unknown][]][]) {
+    args.forEach(([argument], index) => {
+      const values = args.map(([, value]) => value);
+      values[index] = Symbol('wrong');
+      t.throws(() => call(name, values), { name: 'TypeError', message: new RegExp(`^${name}: ${argument} must be `) }, `${name}: ${argument} of the wrong type`);
+      if (!(argument in outOfRange) || outOfRange[argument] === undefined) return;
+      values[index] = outOfRange[argument];
+      t.throws(() => call(name, values), { name: 'RangeError', message: new RegExp(`^${name}: ${argument}(\\.\\w+|\\[\\])? must be `) }, `${name}: ${argument} out of range`);
+    });
+  }
+});
+
+t.test('a policy is read field by field', async (t) => {
+  const cases: [unknown, RegExp][] = [
+    [{ flags: 0, nodes: [] }, /^setThreadPolicy: policy\.mode must be a number/],
+    [{ mode: 0, flags: 'x', nodes: [] }, /^setThreadPolicy: policy\.flags must be a number/],
+    [{ mode: 0, flags: 0 }, /^setThreadPolicy: policy\.nodes must be an array/],
+    [{ mode: 0, flags: 0, nodes: ['0'] }, /^setThreadPolicy: policy\.nodes\[\] must be a number/],
+    [{ mode: 1 << 13, flags: 0, nodes: [] }, /^setThreadPolicy: policy\.mode must be an integer/],
+  ];
+  for (const [value, message] of cases) t.throws(() => native.setThreadPolicy(value as typeof policy), { message });
+});
+
+t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const scratch = new Int32Array(4);
   const counts = new Float64Array(2);
-  t.throws(() => native.queryPages(new Int32Array(4) as unknown as Uint8Array, scratch, counts), TypeError);
-  t.throws(() => native.queryPages(bytes, scratch, new Float64Array(1)), TypeError);
-  t.throws(() => native.queryPages(bytes, new Float64Array(4) as unknown as Int32Array, counts), TypeError);
   t.equal(native.queryPages(bytes, scratch, counts), scratch, 'a span that fits is written into scratch');
   t.ok(counts[1] >= 1 && counts[1] <= 2, `${counts[1]} page(s) counted`);
   t.not(native.queryPages(new Uint8Array(5 * native.pageSize), scratch, counts), scratch, 'a longer span gets a new array');
-  t.throws(() => native.migrate(bytes, -1, 2, false), RangeError);
-  t.throws(() => native.migrate(bytes, 0.5, 2, false), RangeError);
-  t.throws(() => native.migrate(bytes, 0, 3, false), RangeError);
-  t.throws(() => native.migrate(bytes, new Int32Array(5), 2, false), RangeError);
-  t.throws(() => native.migrateProcess(-1, [0], [0]), RangeError);
-  t.throws(() => native.migrateProcessAsync(0.5, [0], [0]), RangeError);
-  t.throws(() => native.migrate(bytes, 'x' as unknown as number, 2, false), TypeError);
+  const pages = native.spanOf(bytes).pages;
+  t.throws(() => native.migrate(bytes, new Int32Array(pages + 3), 2, false), { name: 'RangeError', message: /^migrate: target must be an Int32Array of \d+ elements, one per page/ });
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });
-  t.throws(() => native.queryPages(view, new Int32Array(4), new Float64Array(2)), TypeError);
+  t.throws(() => native.queryPages(view, scratch, counts), { name: 'TypeError', message: /^queryPages: view must be .*detached/ });
+});
+
+t.test('a failed system call carries errno, code and syscall as fields', async (t) => {
+  // A pid that is never used (above the default pid_max): migrate_pages says ESRCH.
+  const gone = { errno: -constants.errno.ESRCH, code: 'ESRCH', syscall: 'migrate_pages' };
+  t.throws(() => native.migrateProcess(0x3ffffff0, [0], [0]), gone);
+  await t.rejects(native.migrateProcessAsync(0x3ffffff0, [0], [0]), gone);
 });

@@ -1,5 +1,6 @@
 // The contract of the native addon (build/Release/numaplace.node or a prebuild).
 // Every view argument is a Uint8Array; the TypeScript layer normalizes user input.
+// Members are in the order native/binding.cc registers them, grouped by the lib/ module they serve.
 // test/binding.test.ts checks that the addon exports exactly these members.
 
 
@@ -12,13 +13,16 @@ export interface NativeMigrateResult {
   elapsedNs: number;
 }
 
-/** Errors from failed system calls carry these fields. */
+/** Errors from failed system calls carry these fields (and no message worth parsing). */
 export interface NativeSystemError extends Error {
+  /** Negative, like Node's fs errors. */
   errno: number;
+  /** 'ENODEV', 'EPERM', … */
+  code: string;
   syscall: string;
 }
 
-/** A memory policy in the kernel's numbers (MPOL_* mode, MPOL_F_* flags). */
+/** A memory policy in the kernel's numbers (MPOL_* mode, MPOL_F_* mode flags), the same both ways. */
 export interface NativePolicy {
   mode: number;
   flags: number;
@@ -27,7 +31,6 @@ export interface NativePolicy {
 
 export interface NativeBinding {
   readonly pageSize: number;
-  currentCpu(): { cpu: number; node: number };
   /**
    * The status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden,
    * node unknown). Returns `scratch` itself when the span fits in it (the caller copies the first
@@ -47,13 +50,13 @@ export interface NativeBinding {
     prefault: boolean,
   ): Promise<NativeMigrateResult>;
   /** mbind on the view's whole pages; moveFlags: MPOL_MF_STRICT | MOVE | MOVE_ALL. */
-  bindRange(view: Uint8Array, mode: number, flags: number, nodes: number[], moveFlags: number): void;
+  bindRange(view: Uint8Array, policy: NativePolicy, moveFlags: number): void;
   /** get_mempolicy(MPOL_F_ADDR) for the view's first page. */
   rangePolicy(view: Uint8Array): NativePolicy;
   /** get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) for the view's first byte (allocates the page). */
   nodeOfAddress(view: Uint8Array): number;
   threadPolicy(): NativePolicy;
-  setThreadPolicy(mode: number, flags: number, nodes: number[]): void;
+  setThreadPolicy(policy: NativePolicy): void;
   setHomeNode(view: Uint8Array, node: number): void;
   /** migrate_pages; returns the number of pages not moved. */
   migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): number;
@@ -61,16 +64,10 @@ export interface NativeBinding {
   migrateProcessAsync(pid: number, fromNodes: number[], toNodes: number[]): Promise<number>;
   /**
    * mmap + mbind before first touch; unmapped by a finalizer, accounted as external memory.
-   * hugePages: true MADV_HUGEPAGE, false MADV_NOHUGEPAGE, undefined the system's default.
+   * hugePages: 'wanted' MADV_HUGEPAGE, 'unwanted' MADV_NOHUGEPAGE, 'system' the THP setting decides.
    */
-  allocate(
-    bytes: number,
-    mode: number,
-    flags: number,
-    nodes: number[],
-    hugePages: boolean | undefined,
-    asArrayBuffer: boolean,
-  ): Buffer | ArrayBuffer;
+  allocate(bytes: number, policy: NativePolicy, hugePages: 'system' | 'wanted' | 'unwanted', asArrayBuffer: boolean): Buffer | ArrayBuffer;
   threadAffinity(): number[];
   setThreadAffinity(cpus: number[]): void;
+  currentCpu(): { cpu: number; node: number };
 }

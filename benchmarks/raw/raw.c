@@ -16,13 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../native/numa/kernel.h"  // PAGEMAP_SCAN where the headers lack it
-
-#define MPOL_DEFAULT 0
-#define MPOL_BIND 2
-#define MPOL_F_NODE 1
-#define MPOL_F_ADDR 2
-#define MPOL_MF_MOVE 2
+#include "../../native/numa/kernel.h"  // MPOL_*, and PAGEMAP_SCAN where the headers lack it
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -111,19 +105,29 @@ static void free_arrays(Arrays arrays) {
   free(arrays.status);
 }
 
+typedef int (*move_pages_fn)(int, unsigned long, void**, const int*, int*, int);
+
+static int move_pages_syscall(int pid, unsigned long count, void** pages, const int* nodes, int* status, int flags) {
+  return syscall(SYS_move_pages, pid, count, pages, nodes, status, flags) < 0 ? -1 : 0;
+}
+
+// ns of one call of `move` over the range; node -1 queries instead.
+static napi_value timed_move_pages(napi_env env, Range range, int32_t node, move_pages_fn move, const char* name) {
+  Arrays arrays = arrays_for(range, node);
+  uint64_t start = now_ns();
+  int rc = move(0, range.pages, arrays.addresses, arrays.nodes, arrays.status, node >= 0 ? MPOL_MF_MOVE : 0);
+  uint64_t elapsed = now_ns() - start;
+  free_arrays(arrays);
+  return rc < 0 ? fail(env, name) : number(env, (double)elapsed);
+}
+
 // movePages(view, node) -> ns of one move_pages call over the range; node -1 queries instead.
 static napi_value move_pages_js(napi_env env, napi_callback_info info) {
   Range range;
   int32_t node;
   if (range_and_int(env, info, &range, &node)) return NULL;
-  Arrays arrays = arrays_for(range, node);
-  uint64_t start = now_ns();
-  long rc = syscall(SYS_move_pages, 0, range.pages, arrays.addresses, arrays.nodes, arrays.status, node >= 0 ? MPOL_MF_MOVE : 0);
-  uint64_t elapsed = now_ns() - start;
-  free_arrays(arrays);
-  return rc < 0 ? fail(env, "move_pages") : number(env, (double)elapsed);
+  return timed_move_pages(env, range, node, move_pages_syscall, "move_pages");
 }
-
 
 // zeroPageScan(view) -> ns of one PAGEMAP_SCAN for zero pages over the range
 // (what numaplace adds to a query on kernels that report the zero page's node),
@@ -154,25 +158,18 @@ static napi_value zero_page_scan_js(napi_env env, napi_callback_info info) {
   return number(env, (double)(now_ns() - start));
 }
 
-typedef int (*numa_move_pages_fn)(int, unsigned long, void**, const int*, int*, int);
-
 // numaMovePages(view, node) -> ns of libnuma's numa_move_pages, or -1 without libnuma.
 static napi_value numa_move_pages_js(napi_env env, napi_callback_info info) {
   Range range;
   int32_t node;
   if (range_and_int(env, info, &range, &node)) return NULL;
-  static numa_move_pages_fn move;
+  static move_pages_fn move;
   if (!move) {
     void* library = dlopen("libnuma.so.1", RTLD_NOW);
-    if (library) move = (numa_move_pages_fn)dlsym(library, "numa_move_pages");
+    if (library) move = (move_pages_fn)dlsym(library, "numa_move_pages");
     if (!move) return number(env, -1);
   }
-  Arrays arrays = arrays_for(range, node);
-  uint64_t start = now_ns();
-  int rc = move(0, range.pages, arrays.addresses, arrays.nodes, arrays.status, MPOL_MF_MOVE);
-  uint64_t elapsed = now_ns() - start;
-  free_arrays(arrays);
-  return rc < 0 ? fail(env, "numa_move_pages") : number(env, (double)elapsed);
+  return timed_move_pages(env, range, node, move, "numa_move_pages");
 }
 
 // mbindMove(view, node) -> ns: migspeed's method, mbind(MPOL_BIND, MPOL_MF_MOVE),

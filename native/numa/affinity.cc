@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace numa {
 
@@ -23,6 +25,12 @@ int set_thread_cpus(const std::vector<int>& cpus) {
     CPU_SET(cpu, &set);
   }
   if (sched_setaffinity(0, sizeof set, &set) != 0) return -errno;
+  return 0;
+}
+
+int current_cpu(unsigned* cpu, unsigned* node) {
+  // Raw syscall: glibc's getcpu() wrapper needs glibc 2.29, prebuilds target older ones.
+  if (syscall(SYS_getcpu, cpu, node, nullptr) != 0) return -errno;
   return 0;
 }
 

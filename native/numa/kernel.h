@@ -1,9 +1,23 @@
-// The kernel's numbers and structures, from its UAPI headers, filling in only
-// what older headers (Debian 12 ships 6.1's) lack.
+// The kernel's numbers and structures: from its UAPI headers, filling in only
+// what older headers (Debian 12 ships 6.1's) lack, plus the documented
+// numbers no header carries. The one place native code takes them from;
+// lib/mempolicy.ts mirrors the policy numbers for the TypeScript layer.
 #pragma once
 
 #include <linux/fs.h>
+#include <linux/mempolicy.h>
 #include <linux/types.h>
+#include <sys/mman.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450  // Linux 5.17; the same number on every architecture
+#endif
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 
 // PAGEMAP_SCAN (Linux 6.7+, Documentation/admin-guide/mm/pagemap.rst): the
 // ranges of a mapping whose pages have given properties, unprivileged.
@@ -31,4 +45,16 @@ struct pm_scan_arg {
 
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #define PAGE_IS_PFNZERO (1 << 5)
+#endif
+
+#ifdef __cplusplus  // benchmarks/raw/raw.c includes this file too
+namespace numa {
+
+// /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst; in no header).
+constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapSwapEntry = 1ull << 62;  // swapped out, or being migrated
+constexpr uint64_t kPagemapExclusive = 1ull << 56;
+constexpr uint64_t kPagemapFrameMask = (1ull << 55) - 1;  // zero without CAP_SYS_ADMIN
+
+}  // namespace numa
 #endif

@@ -19,8 +19,8 @@ MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* aft
   // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
   if (int err = query_nodes(request.span, before, &outcome.stats, HiddenPages::kReveal))
     return fail(err, "move_pages");
-  if (int err = move_to_nodes(request.span, request.targets, request.node, request.flags, before,
-                              after, &outcome.stats))
+  const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
+  if (int err = move_to_nodes(request.span, targets, request.node, request.flags, before, after, &outcome.stats))
     return fail(err, "move_pages");
   outcome.elapsed_ns = monotonic_ns() - started;
   return outcome;

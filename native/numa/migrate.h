@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "pages.h"
 
@@ -10,7 +11,7 @@ namespace numa {
 
 struct Migration {
   PageSpan span{};
-  const int32_t* targets = nullptr;  // one node per page, or null to use `node`
+  std::vector<int32_t> targets;  // one node per page, or empty to use `node`
   int node = 0;
   int flags = 0;  // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL
   bool prefault = false;

@@ -15,6 +15,7 @@
 
 #include "frames.h"
 #include "kernel.h"
+#include "policy.h"
 
 namespace numa {
 namespace {
@@ -22,19 +23,6 @@ namespace {
 // Pages per move_pages call: bounds the temporary arrays (16384 pages = 64 MiB
 // of 4 KiB pages needs 192 KiB of arrays) without measurable extra syscall cost.
 constexpr size_t kChunkPages = 16384;
-
-constexpr int kMpolFNode = 1 << 0;  // get_mempolicy: return a node id
-constexpr int kMpolFAddr = 1 << 1;  // get_mempolicy: for the page at addr
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-// /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst).
-constexpr uint64_t kPagemapPresent = 1ull << 63;
-constexpr uint64_t kPagemapSwapEntry = 1ull << 62;  // swapped out, or being migrated
-constexpr uint64_t kPagemapExclusive = 1ull << 56;
-constexpr uint64_t kPagemapFrameMask = (1ull << 55) - 1;  // zero without CAP_SYS_ADMIN
 
 bool kernel_says_absent(int32_t status) { return status == -ENOENT || status == -EFAULT; }
 
@@ -76,9 +64,8 @@ int some_in_flux(PageSpan chunk, const int32_t* where) {
 // Kernel-side access: an unmapped address gives EFAULT, never a crash.
 int32_t node_by_fault(uintptr_t address) {
   int node = -1;
-  if (syscall(SYS_get_mempolicy, &node, nullptr, 0ul, address, kMpolFNode | kMpolFAddr) != 0)
-    return -errno;
-  return node;
+  int err = node_of_address(address, &node);
+  return err ? err : node;
 }
 
 // The node of a hidden page: from its frame number while it is untouched,

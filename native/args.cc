@@ -1,0 +1,145 @@
+#include "args.h"
+
+#include <sched.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "numa/kernel.h"
+
+namespace glue {
+namespace {
+
+// The typed array `value` if its elements are of `type`. One Node-API call
+// reads type, length and data at once; node-addon-api's accessors on an
+// array obtained with As<>() make a call apiece, which a 1-page query feels.
+template <typename T>
+std::optional<Napi::TypedArrayOf<T>> typed_array_of(const Napi::Value& value, napi_typedarray_type type) {
+  if (!value.IsTypedArray()) return std::nullopt;
+  Napi::TypedArrayOf<T> array(value.Env(), value);
+  if (array.TypedArrayType() != type) return std::nullopt;
+  return array;
+}
+
+}  // namespace
+
+void Args::type_error(const char* name, const char* expected) const {
+  throw Napi::TypeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + expected);
+}
+
+void Args::range_error(const char* name, const char* expected) const {
+  throw Napi::RangeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + expected);
+}
+
+Napi::Uint8Array Args::view(size_t index) const {
+  std::optional<Napi::Uint8Array> given = typed_array_of<uint8_t>(info_[index], napi_uint8_array);
+  if (!given) type_error("view", "a Uint8Array");
+  // A detached buffer leaves its views empty; only then is the check worth a call.
+  if (given->ByteLength() == 0 && given->ArrayBuffer().IsDetached())
+    type_error("view", "a Uint8Array over a live ArrayBuffer (this one is detached)");
+  return *given;
+}
+
+uint32_t Args::integer_value(const Napi::Value& value, const char* name, uint32_t max) const {
+  if (!value.IsNumber()) type_error(name, "a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 0 && number <= max) || number != std::floor(number))
+    range_error(name, ("an integer in [0, " + std::to_string(max) + "]").c_str());
+  return uint32_t(number);
+}
+
+uint32_t Args::integer(size_t index, const char* name, uint32_t max) const {
+  return integer_value(info_[index], name, max);
+}
+
+size_t Args::bytes(size_t index, const char* name) const {
+  if (!info_[index].IsNumber()) type_error(name, "a number");
+  double number = info_[index].As<Napi::Number>().DoubleValue();
+  if (!(number >= 1 && number < std::ldexp(1.0, 47)) || number != std::floor(number))
+    range_error(name, "a whole number of bytes in [1, 2^47)");
+  return size_t(number);
+}
+
+bool Args::boolean(size_t index, const char* name) const {
+  if (!info_[index].IsBoolean()) type_error(name, "a boolean");
+  return info_[index].As<Napi::Boolean>().Value();
+}
+
+std::vector<int32_t> Args::int32s(size_t index, const char* name, size_t length) const {
+  std::optional<Napi::Int32Array> given = typed_array_of<int32_t>(info_[index], napi_int32_array);
+  if (!given) type_error(name, "an Int32Array");
+  if (given->ElementLength() != length)
+    range_error(name, ("an Int32Array of " + std::to_string(length) + " elements, one per page").c_str());
+  return std::vector<int32_t>(given->Data(), given->Data() + length);
+}
+
+Napi::Int32Array Args::int32_array(size_t index, const char* name) const {
+  std::optional<Napi::Int32Array> array = typed_array_of<int32_t>(info_[index], napi_int32_array);
+  if (!array) type_error(name, "an Int32Array");
+  return *array;
+}
+
+Napi::Float64Array Args::float64_array(size_t index, const char* name, size_t min_length) const {
+  std::optional<Napi::Float64Array> array = typed_array_of<double>(info_[index], napi_float64_array);
+  if (!array) type_error(name, "a Float64Array");
+  if (array->ElementLength() < min_length)
+    range_error(name, ("a Float64Array of at least " + std::to_string(min_length) + " elements").c_str());
+  return *array;
+}
+
+numa::NodeMask Args::node_list(const Napi::Value& value, const char* name) const {
+  if (!value.IsArray()) type_error(name, "an array of node ids");
+  Napi::Array list = value.As<Napi::Array>();
+  numa::NodeMask mask;
+  std::string entry_name = std::string(name) + "[]";
+  for (uint32_t i = 0; i < list.Length(); i++)
+    mask.add(integer_value(list[i], entry_name.c_str(), numa::NodeMask::kMaxNodes - 1));
+  return mask;
+}
+
+numa::NodeMask Args::nodes(size_t index, const char* name) const { return node_list(info_[index], name); }
+
+std::vector<int> Args::cpus(size_t index, const char* name) const {
+  if (!info_[index].IsArray()) type_error(name, "an array of CPU ids");
+  Napi::Array list = info_[index].As<Napi::Array>();
+  std::vector<int> cpus;
+  std::string entry_name = std::string(name) + "[]";
+  for (uint32_t i = 0; i < list.Length(); i++)
+    cpus.push_back(int(integer_value(list[i], entry_name.c_str(), CPU_SETSIZE - 1)));
+  return cpus;
+}
+
+numa::Policy Args::policy(size_t index) const {
+  if (!info_[index].IsObject()) type_error("policy", "an object { mode, flags, nodes }");
+  Napi::Object object = info_[index].As<Napi::Object>();
+  numa::Policy policy;
+  // Modes sit below the mode flags, which share the kernel's mode argument.
+  policy.mode = int(integer_value(object.Get("mode"), "policy.mode", MPOL_F_NUMA_BALANCING - 1));
+  policy.flags = int(integer_value(object.Get("flags"), "policy.flags", MPOL_MODE_FLAGS));
+  if (policy.flags & ~MPOL_MODE_FLAGS)
+    range_error("policy.flags", "a combination of MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES, MPOL_F_NUMA_BALANCING");
+  policy.nodes = node_list(object.Get("nodes"), "policy.nodes");
+  return policy;
+}
+
+numa::HugePages Args::huge_pages(size_t index, const char* name) const {
+  if (!info_[index].IsString()) type_error(name, "'system', 'wanted' or 'unwanted'");
+  std::string choice = info_[index].As<Napi::String>().Utf8Value();
+  if (choice == "system") return numa::HugePages::kSystemDefault;
+  if (choice == "wanted") return numa::HugePages::kWanted;
+  if (choice == "unwanted") return numa::HugePages::kUnwanted;
+  range_error(name, "'system', 'wanted' or 'unwanted'");
+}
+
+int Args::move_flags(size_t index, const char* name) const {
+  int flags = int(integer(index, name, MPOL_MF_MOVE_ALL));
+  if (flags != MPOL_MF_MOVE && flags != MPOL_MF_MOVE_ALL) range_error(name, "MPOL_MF_MOVE or MPOL_MF_MOVE_ALL");
+  return flags;
+}
+
+numa::PageSpan span_of_view(const Napi::Uint8Array& view) {
+  return numa::span_of(reinterpret_cast<uintptr_t>(view.Data()), view.ByteLength());
+}
+
+}  // namespace glue

@@ -1,0 +1,60 @@
+// Every argument a native export reads, read here: one call per argument, and
+// a wrong one throws a TypeError (wrong type) or RangeError (wrong value)
+// saying "<function>: <argument> must be …". The TypeScript layer checks
+// first and better; these checks make misuse of the addon itself an error
+// that names the export and the argument, never a crash.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "numa/alloc.h"
+#include "numa/pages.h"
+#include "numa/policy.h"
+
+namespace glue {
+
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* function) : info_(info), function_(function) {}
+
+  // A Uint8Array over a live (not detached) buffer.
+  Napi::Uint8Array view(size_t index) const;
+  // An integer in [0, max].
+  uint32_t integer(size_t index, const char* name, uint32_t max) const;
+  // A whole number of bytes, at least 1, below 2^47 (the user address space).
+  size_t bytes(size_t index, const char* name) const;
+  bool boolean(size_t index, const char* name) const;
+  // An Int32Array of exactly `length` elements, copied: the caller may reuse it at once.
+  std::vector<int32_t> int32s(size_t index, const char* name, size_t length) const;
+  // Typed arrays the export writes its results into.
+  Napi::Int32Array int32_array(size_t index, const char* name) const;
+  Napi::Float64Array float64_array(size_t index, const char* name, size_t min_length) const;
+  // An array of node ids, each below NodeMask::kMaxNodes.
+  numa::NodeMask nodes(size_t index, const char* name) const;
+  // An array of CPU ids, each below CPU_SETSIZE.
+  std::vector<int> cpus(size_t index, const char* name) const;
+  // { mode, flags, nodes } in the kernel's numbers.
+  numa::Policy policy(size_t index) const;
+  // 'system', 'wanted' or 'unwanted'.
+  numa::HugePages huge_pages(size_t index, const char* name) const;
+  // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL.
+  int move_flags(size_t index, const char* name) const;
+  bool is_number(size_t index) const { return info_[index].IsNumber(); }
+
+ private:
+  [[noreturn]] void type_error(const char* name, const char* expected) const;
+  [[noreturn]] void range_error(const char* name, const char* expected) const;
+  uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max) const;
+  numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
+
+  const Napi::CallbackInfo& info_;
+  const char* function_;
+};
+
+// The whole pages a view touches.
+numa::PageSpan span_of_view(const Napi::Uint8Array& view);
+
+}  // namespace glue
