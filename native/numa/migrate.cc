@@ -1,8 +1,17 @@
 #include "migrate.h"
 
-#include "clock.h"
+#include <ctime>
 
 namespace numa {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
+}
+
+}  // namespace
 
 MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* after) {
   MigrationOutcome outcome;
