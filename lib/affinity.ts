@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
 import { callNative, invalidRange } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
-import { topology } from './topology';
-import { cpusOfNodeArgument, idArgument, moduleArgument, pinTargetArgument } from './validate';
+import { nearestMemoryNode, topology } from './topology';
+import { cpusOfNodeArgument, idArgument, type MemoryView, moduleArgument, pinTargetArgument } from './validate';
 
 /**
  * The CPUs the calling thread may run on (sched_getaffinity).
@@ -66,36 +67,50 @@ export function nodeOfThread(): number {
 }
 
 /**
- * Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread().
+ * Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread();
+ * when that node has no memory (CPUs only), to the node with memory nearest to it.
+ *
+ * @param view - The memory to move (its whole pages move).
+ * @param options - As for migrateBuffer().
+ * @throws The errors of migrateBuffer().
  *
  * @example
  * pinThread({ node: 1 });
  * await placeNear(buffer); // the buffer follows the thread to node 1
  */
-export function placeNear(view: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  return migrateBuffer(view, nodeOfThread(), options);
+export function placeNear(view: MemoryView, options?: ParallelMigrateOptions): Promise<MigrationReport> {
+  return migrateBuffer(view, nearestMemoryNode(nodeOfThread()), options);
 }
 
 /**
  * Starts a worker_threads Worker that first pins itself to the CPUs of `node`
- * and sets its memory policy to prefer `node`, then runs `filename` (a
- * CommonJS module; relative to the current directory) with the given options
- * (workerData and the rest).
+ * and sets its memory policy to prefer `node` (or, for a node with CPUs and no
+ * memory, the node with memory nearest to it), then loads `filename` (a path,
+ * relative to the current directory, or a file: URL; CommonJS or an ES module,
+ * top-level await included) with the given options (workerData and the rest).
+ * Everything that can fail is checked before the worker starts.
+ *
+ * @param filename - The worker's module.
+ * @param node - A node with CPUs.
+ * @param options - Node's WorkerOptions (workerData, resourceLimits, …).
+ * @throws TypeError for a filename that is neither a string nor a file: URL; RangeError for a node that is not online or has no CPUs.
  *
  * @example
  * const worker = startWorkerOnNode(require.resolve('./shard.js'), 1, { workerData: { shard: 3 } });
  */
-export function startWorkerOnNode(filename: string, node: number, options?: WorkerOptions): Worker {
+export function startWorkerOnNode(filename: string | URL, node: number, options?: WorkerOptions): Worker {
   const fn = 'startWorkerOnNode';
-  moduleArgument(filename, fn);
-  cpusOfNodeArgument(node, fn, 'node');
+  const file = moduleArgument(filename, fn);
+  const cpus = cpusOfNodeArgument(node, fn, 'node');
+  const memoryNode = nearestMemoryNode(node);
   // The compiled package entry, also when this module runs from source (tests).
   const entry = path.join(__dirname, '..', 'dist', 'index.js');
   const preamble = [
     `const numaplace = require(${JSON.stringify(entry)});`,
-    `numaplace.pinThread({ node: ${node} });`,
-    `numaplace.setThreadPolicy({ mode: 'preferred', nodes: [${node}] });`,
-    `require(${JSON.stringify(path.resolve(filename))});`,
+    `numaplace.pinThread(${JSON.stringify(cpus)});`,
+    `numaplace.setThreadPolicy({ mode: 'preferred', nodes: [${memoryNode}] });`,
+    // import() loads CommonJS and ES modules alike, and lets the latter await at top level.
+    `import(${JSON.stringify(pathToFileURL(file).href)});`,
   ].join('\n');
   return new Worker(preamble, { ...options, eval: true });
 }

@@ -1,7 +1,7 @@
 import { native } from './binding';
 import { callNative } from './errors';
 import type { PolicySpec } from './policy';
-import { booleanOption, checkNodesHoldPages, nodeArgument, nodeListArgument, optionsArgument, policyArgument, sizeArgument } from './validate';
+import { booleanOption, checkPolicyNodes, nodeArgument, nodeListArgument, optionsArgument, policyArgument, sizeArgument } from './validate';
 
 export interface AllocOptions {
   /**
@@ -19,7 +19,7 @@ function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOpt
   const { hugePages, arrayBuffer } = optionsArgument(options, fn);
   const huge = hugePages === undefined ? 'system' : booleanOption(hugePages, fn, 'hugePages') ? 'wanted' : 'unwanted';
   const asArrayBuffer = booleanOption(arrayBuffer, fn, 'arrayBuffer');
-  checkNodesHoldPages(fn, policy.nodes, 'mbind');
+  checkPolicyNodes(fn, spec, policy, 'mbind');
   return callNative(fn, `for ${bytes} bytes, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
     native.allocate(bytes, policy, huge, asArrayBuffer),
   );

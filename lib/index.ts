@@ -1,6 +1,6 @@
 export { NumaError } from './errors';
 export type { MemoryView } from './validate';
-export { parseIdList, topology, type NumaNode, type Topology } from './topology';
+export { nearestMemoryNode, parseIdList, topology, type NumaNode, type Topology } from './topology';
 export {
   describePage,
   PAGE_HIDDEN,

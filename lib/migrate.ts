@@ -19,6 +19,7 @@ import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
 import {
   booleanOption,
   byteView,
+  checkMoveAllowed,
   checkNodesHoldPages,
   functionOption,
   int32ArrayArgument,
@@ -72,7 +73,7 @@ export interface MigrationReport {
   status?: Int32Array;
   /** Wall-clock time of the whole migration: prefault, queries and moves of every chunk. */
   elapsedNs: number;
-  /** The kernel path that moved the pages (move_pages with a per-page array; see benchmarks/README.md). */
+  /** The kernel path that moved the pages: move_pages with a per-page array. */
   method: 'move_pages';
   chunks: number;
   /** Chunks that ran at once. */
@@ -121,11 +122,13 @@ function migrationRequest(
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
   const pagesPerChunk = positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES);
   const chunks = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => planChunks(view, alignedChunkPages(pagesPerChunk)));
+  const all = booleanOption(moveAll, fn, 'moveAll');
+  if (all) checkMoveAllowed(fn, 'move_pages');
   return {
     fn,
     view,
     node: target,
-    flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+    flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
     wantStatus: booleanOption(status, fn, 'status'),
     chunks,
@@ -160,8 +163,10 @@ function nodeErrorFirst(fn: string, nodes: Iterable<number>, error: unknown): un
 
 /**
  * MigrationReport.failed code of a page that is on another node after the
- * move although the kernel gave no error: e.g. a transparent huge page whose
- * subpages were given different targets, or a page NUMA balancing moved back.
+ * move with no error code of its own: the kernel could not move it and only
+ * counted it in move_pages' return value (a page pinned by a pipe or by I/O,
+ * for example), a transparent huge page whose subpages were given different
+ * targets, or a page NUMA balancing moved back.
  */
 export const NOT_MOVED = 'NOT_MOVED';
 
@@ -283,7 +288,9 @@ function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options
     );
   }
   const { moveAll } = optionsArgument(options, fn);
-  return { view, targets, flags: booleanOption(moveAll, fn, 'moveAll') ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
+  const all = booleanOption(moveAll, fn, 'moveAll');
+  if (all) checkMoveAllowed(fn, 'move_pages');
+  return { view, targets, flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
 }
 
 /**

@@ -17,7 +17,9 @@ import { PAGE_NOT_PRESENT, pageNodes } from './pages';
 import {
   booleanOption,
   byteView,
+  checkMoveAllowed,
   checkNodesHoldPages,
+  checkPolicyNodes,
   type MemoryView,
   nodeArgument,
   optionsArgument,
@@ -82,7 +84,11 @@ export interface BindOptions extends PolicySpec {
   move?: boolean;
   /** Also pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
   moveAll?: boolean;
-  /** Fail with EIO, counting them, when existing pages do not fit the policy after the call. */
+  /**
+   * Fail with EIO, counting them, when pages of this process's own are off the policy's nodes after the
+   * call. Pages shared with other processes are skipped by the kernel without EIO unless `moveAll`:
+   * placement() shows where they are.
+   */
   strict?: boolean;
   /** Allow a view that does not cover whole pages: the policy then applies to its whole pages. */
   expandToPages?: boolean;
@@ -110,8 +116,8 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
   if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
-  // A node that cannot hold pages is an error, except as a mere preference or a cpuset-relative index.
-  if (!spec.relativeNodes && spec.mode !== 'preferred' && spec.mode !== 'preferred-many') checkNodesHoldPages(fn, policy.nodes, 'mbind');
+  checkPolicyNodes(fn, spec, policy, 'mbind');
+  if (moveAll) checkMoveAllowed(fn, 'mbind');
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
   try {
     callNative(fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
@@ -187,6 +193,7 @@ export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
   const fn = 'setThreadPolicy';
   const policy = policyArgument(spec, fn);
   if (booleanOption(spec.numaBalancing, fn, 'numaBalancing')) policy.flags |= MPOL_F_NUMA_BALANCING;
+  checkPolicyNodes(fn, spec, policy, 'set_mempolicy');
   callNative(fn, `to mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () => native.setThreadPolicy(policy));
   return threadPolicy();
 }
@@ -212,7 +219,16 @@ export function setHomeNode(view: MemoryView, node: number, options?: { expandTo
       syscall: 'set_mempolicy_home_node',
     });
   }
+  checkNodesHoldPages(fn, [home], 'set_mempolicy_home_node');
   if (range.pages === 0) return range;
+  // The kernel skips mappings of any other policy without an error.
+  const { mode } = bufferPolicy(bytes);
+  if (mode !== 'bind' && mode !== 'preferred-many') {
+    throw new NumaError(
+      `${fn}: the range's policy is '${mode}' (EINVAL); a home node needs a 'bind' or 'preferred-many' policy: set one with bindBuffer() first`,
+      { errno: -constants.errno.EINVAL, syscall: 'set_mempolicy_home_node' },
+    );
+  }
   callNative(fn, `to node ${home}`, () => native.setHomeNode(bytes, home));
   return range;
 }

@@ -2,22 +2,81 @@ import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { native } from './binding';
 import { callNative, callNativeAsync, NumaError } from './errors';
-import { nodeListArgument, pidArgument } from './validate';
+import { memoryNodes } from './topology';
+import { checkNodesHoldPages, checkNodesOnline, nodeListArgument, pidArgument } from './validate';
+
+/** One migrate_pages call: every page of the process on `from` goes to `to`. */
+type Step = { from: number; to: number };
+
+/**
+ * migrate_pages maps node *sets* by relative position, so [0, 1] → [1, 0] is
+ * the identity to it. Each pair becomes a call of its own, ordered so that no
+ * pair moves pages onto a node whose own pages have yet to leave; a cycle
+ * (a swap) parks one node's pages on a spare node the process has no pages on.
+ */
+function migrationSteps(fn: string, pid: number, from: number[], to: number[]): Step[] {
+  let pending = from.map((node, index) => ({ from: node, to: to[index] })).filter((pair) => pair.from !== pair.to);
+  const steps: Step[] = [];
+  while (pending.length > 0) {
+    const ready = pending.find((pair) => !pending.some((other) => other.from === pair.to));
+    if (ready) {
+      steps.push(ready);
+      pending = pending.filter((pair) => pair !== ready);
+      continue;
+    }
+    const [parked, ...rest] = pending;
+    const spare = spareNode(pid, [...from, ...to]);
+    if (spare === undefined) {
+      throw new RangeError(
+        `${fn}: the pairs ${pending.map((pair) => `${pair.from}→${pair.to}`).join(', ')} form a cycle: ` +
+          'each node\'s pages must wait on a spare node with memory that the process has no pages on, and there is none; ' +
+          'move them in separate calls through a node of your choice',
+      );
+    }
+    steps.push({ from: parked.from, to: spare });
+    pending = [...rest, { from: spare, to: parked.to }];
+  }
+  return steps;
+}
+
+/** A node with memory, not among `used`, holding no pages of the process. */
+function spareNode(pid: number, used: number[]): number | undefined {
+  const { bytesByNode } = processPlacement(pid);
+  return memoryNodes().find((node) => !used.includes(node) && !bytesByNode.get(node));
+}
 
 function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes: unknown) {
-  const request = {
-    pid: pidArgument(pid, fn),
-    from: nodeListArgument(fromNodes, fn, 'fromNodes'),
-    to: nodeListArgument(toNodes, fn, 'toNodes'),
-  };
-  return { ...request, context: `for pid ${request.pid}, nodes [${request.from.join(', ')}] → [${request.to.join(', ')}]` };
+  const target = pidArgument(pid, fn);
+  const from = nodeListArgument(fromNodes, fn, 'fromNodes');
+  const to = nodeListArgument(toNodes, fn, 'toNodes');
+  if (from.length !== to.length) {
+    throw new RangeError(`${fn}: \`fromNodes\` and \`toNodes\` are pairs (fromNodes[i] moves to toNodes[i]) but have ${from.length} and ${to.length} nodes`);
+  }
+  const twice = from.find((node, index) => from.indexOf(node) !== index);
+  if (twice !== undefined) throw new RangeError(`${fn}: node ${twice} is in \`fromNodes\` twice; its pages can move to one node only`);
+  checkNodesOnline(fn, from, 'migrate_pages');
+  checkNodesHoldPages(fn, to, 'migrate_pages');
+  const steps = migrationSteps(fn, target, from, to);
+  // Only pairs of a node with itself: one call still checks the process and the permission.
+  if (steps.length === 0) steps.push({ from: from[0], to: from[0] });
+  return { pid: target, steps, context: (step: Step) => `for pid ${target}, node ${step.from} → ${step.to}` };
 }
 
 /**
- * Moves every page of process `pid` (0 = this one) that is on a node of
- * `fromNodes` to the node at the same position in `toNodes` (migrate_pages),
- * like `migratepages pid from to`, on the libuv pool. Resolves to how many
- * pages could not be moved.
+ * Moves every page of process `pid` (0 = this one) that is on node
+ * `fromNodes[i]` to node `toNodes[i]` (migrate_pages, one call per pair), like
+ * `migratepages pid from to`, on the libuv pool. Pairs run in an order that
+ * never moves pages twice; a swap goes through a spare node. Resolves to how
+ * many pages could not be moved.
+ *
+ * Pages shared with other processes stay unless the caller has CAP_SYS_NICE;
+ * processPlacement() shows what is left where.
+ *
+ * @param pid - The process, 0 for this one.
+ * @param fromNodes - Nodes whose pages move; each at most once.
+ * @param toNodes - Where the pages of the node at the same position go.
+ * @throws RangeError when the lists differ in length, a node is in `fromNodes` twice, or the pairs form a cycle and no spare node is free.
+ * @throws NumaError ENODEV for a node that is not online (or, in `toNodes`, has no memory); ESRCH for no such process; EPERM for another user's process without CAP_SYS_NICE.
  *
  * @example
  * const { notMoved } = await migrateProcess(child.pid, [0], [1]);
@@ -25,11 +84,20 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
 export async function migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): Promise<{ notMoved: number }> {
   const fn = 'migrateProcess';
   const request = processMigration(fn, pid, fromNodes, toNodes);
-  return { notMoved: await callNativeAsync(fn, request.context, () => native.migrateProcessAsync(request.pid, request.from, request.to)) };
+  let notMoved = 0;
+  for (const step of request.steps) {
+    notMoved += await callNativeAsync(fn, request.context(step), () => native.migrateProcessAsync(request.pid, [step.from], [step.to]));
+  }
+  return { notMoved };
 }
 
 /**
  * migrateProcess() on the calling thread, for scripts.
+ *
+ * @param pid - The process, 0 for this one.
+ * @param fromNodes - Nodes whose pages move; each at most once.
+ * @param toNodes - Where the pages of the node at the same position go.
+ * @throws The errors of migrateProcess().
  *
  * @example
  * migrateProcessSync(0, [0], [1]); // this whole process from node 0 to node 1
@@ -37,7 +105,11 @@ export async function migrateProcess(pid: number, fromNodes: number[], toNodes: 
 export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: number[]): { notMoved: number } {
   const fn = 'migrateProcessSync';
   const request = processMigration(fn, pid, fromNodes, toNodes);
-  return { notMoved: callNative(fn, request.context, () => native.migrateProcess(request.pid, request.from, request.to)) };
+  let notMoved = 0;
+  for (const step of request.steps) {
+    notMoved += callNative(fn, request.context(step), () => native.migrateProcess(request.pid, [step.from], [step.to]));
+  }
+  return { notMoved };
 }
 
 export type MappingKind = 'heap' | 'stack' | 'anon' | 'file' | 'huge' | 'other';

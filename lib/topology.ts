@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from './binding';
-import { callNative } from './errors';
+import { callNative, invalidRange } from './errors';
 
 const NODE_ROOT = '/sys/devices/system/node';
 
@@ -110,4 +110,25 @@ export function topology(): Topology {
     allowedMems: processStatusList('Mems_allowed_list'),
     allowedCpus: processStatusList('Cpus_allowed_list'),
   };
+}
+
+/**
+ * The node with memory nearest to `node` by the firmware's distances: `node`
+ * itself when it has memory; for a node of CPUs only, where its memory comes
+ * from (ties to the lower id).
+ *
+ * @param node - An online node.
+ * @throws RangeError for a node that is not online.
+ *
+ * @example
+ * nearestMemoryNode(2); // 0 on a machine whose node 2 has CPUs and no memory
+ */
+export function nearestMemoryNode(node: number): number {
+  const nodes = topology().nodes;
+  const from = nodes.find((candidate) => candidate.id === node);
+  if (!from) throw invalidRange('nearestMemoryNode', 'node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, node);
+  if (from.hasMemory) return node;
+  const candidates = nodes.filter((candidate) => candidate.hasMemory);
+  candidates.sort((a, b) => (from.distances[a.id] ?? Infinity) - (from.distances[b.id] ?? Infinity) || a.id - b.id);
+  return candidates[0]?.id ?? node;
 }

@@ -3,6 +3,8 @@
 // type) or RangeError (wrong value) naming the function and the argument, or
 // a NumaError for a node that cannot do what is asked.
 import { constants } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
 import type { NativePolicy } from '../types/binding';
 import { capabilities } from './capabilities';
@@ -63,9 +65,14 @@ export function pinTargetArgument(value: unknown, fn: string): number[] {
   throw invalidType(fn, 'target', 'an array of CPU ids or { node }', value);
 }
 
+/** A module to load: a path (relative to the current directory) or a file: URL; returns its absolute path. */
 export function moduleArgument(value: unknown, fn: string): string {
-  if (typeof value !== 'string') throw invalidType(fn, 'filename', 'a module path', value);
-  return value;
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidRange(fn, 'filename', 'a file: URL', value.href);
+    return fileURLToPath(value);
+  }
+  if (typeof value !== 'string') throw invalidType(fn, 'filename', 'a module path or a file: URL', value);
+  return path.resolve(value);
 }
 
 export function pidArgument(value: unknown, fn: string): number {
@@ -154,18 +161,51 @@ export function policyArgument(spec: unknown, fn: string, arg = 'policy'): Nativ
   return { mode: POLICY_MODES[mode], flags, nodes };
 }
 
+/** Throws an ENODEV NumaError unless every node is online. */
+export function checkNodesOnline(fn: string, nodes: Iterable<number>, syscall: string): void {
+  const online = onlineNodes();
+  for (const node of new Set(nodes)) {
+    if (!online.includes(node)) {
+      throw new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, {
+        errno: -constants.errno.ENODEV,
+        syscall,
+      });
+    }
+  }
+}
+
 /** Throws an ENODEV NumaError unless every node is online and has memory. */
 export function checkNodesHoldPages(fn: string, nodes: Iterable<number>, syscall: string): void {
-  const fields = { errno: -constants.errno.ENODEV, syscall };
-  for (const node of new Set(nodes)) {
-    const online = onlineNodes();
-    if (!online.includes(node)) {
-      throw new NumaError(`${fn}: node ${node} is not online (ENODEV); online nodes: ${online.join(', ')}`, fields);
-    }
-    const withMemory = memoryNodes();
+  const unique = new Set(nodes);
+  checkNodesOnline(fn, unique, syscall);
+  const withMemory = memoryNodes();
+  for (const node of unique) {
     if (!withMemory.includes(node)) {
-      throw new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, fields);
+      throw new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, {
+        errno: -constants.errno.ENODEV,
+        syscall,
+      });
     }
+  }
+}
+
+/**
+ * The nodes of a policy must be online and have memory, whatever the mode
+ * (the kernel's answers differ by mode: EINVAL for some, silence for others);
+ * cpuset-relative node numbers (relativeNodes) are indexes, not nodes.
+ */
+export function checkPolicyNodes(fn: string, spec: { relativeNodes?: boolean }, policy: NativePolicy, syscall: string): void {
+  if (!spec.relativeNodes) checkNodesHoldPages(fn, policy.nodes, syscall);
+}
+
+/** moveAll (MPOL_MF_MOVE_ALL) needs CAP_SYS_NICE: an EPERM that says so, before the kernel's bare one. */
+export function checkMoveAllowed(fn: string, syscall: string): void {
+  const { moveAll } = capabilities();
+  if (!moveAll.supported) {
+    throw new NumaError(`${fn}: options.moveAll (pages shared with other processes) ${moveAll.reason} (EPERM)`, {
+      errno: -constants.errno.EPERM,
+      syscall,
+    });
   }
 }
 

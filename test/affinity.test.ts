@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import {
   allocLocal,
   currentCpu,
+  nearestMemoryNode,
   nodeOfCpu,
   nodeOfThread,
   pageNodes,
@@ -63,6 +65,41 @@ t.test('startWorkerOnNode: the worker runs on the node and prefers its memory', 
   }
   const cpuLess = topology().nodes.find((node) => !node.hasCpu);
   if (cpuLess) t.throws(() => startWorkerOnNode('x.js', cpuLess.id), { name: 'RangeError', message: /with CPUs/ });
+});
+
+t.test('startWorkerOnNode: a file: URL, an ES module with top-level await', async (t) => {
+  const node = topology().nodes.find((candidate) => candidate.hasCpu && candidate.hasMemory)!;
+  const worker = startWorkerOnNode(pathToFileURL(path.join(__dirname, 'fixtures/report-placement.mjs')), node.id, {
+    workerData: { greeting: 'from ESM' },
+  });
+  const [report] = await once(worker, 'message');
+  await worker.terminate();
+  t.match(report, { esm: true, greeting: 'from ESM', node: node.id, affinity: node.cpus, policy: { mode: 'preferred', nodes: [node.id] } });
+  t.throws(() => startWorkerOnNode(new URL('https://example.com/w.js'), node.id), { name: 'RangeError', message: /startWorkerOnNode: .*a file: URL/ });
+  t.throws(() => startWorkerOnNode(42 as unknown as string, node.id), { name: 'TypeError', message: /`filename`/ });
+});
+
+t.test('a node with CPUs and no memory: workers and placeNear use the nearest node with memory', async (t) => {
+  const memoryLess = topology().nodes.find((node) => node.hasCpu && !node.hasMemory);
+  if (!memoryLess) {
+    t.not(process.env.NUMAPLACE_VM_TOPOLOGY, '4node', 'the 4node guest has one');
+    return;
+  }
+  const nearest = nearestMemoryNode(memoryLess.id);
+  const withMemory = topology().nodes.filter((node) => node.hasMemory);
+  const closest = Math.min(...withMemory.map((node) => memoryLess.distances[node.id]));
+  t.equal(memoryLess.distances[nearest], closest, `node ${nearest} is the nearest with memory`);
+  const worker = startWorkerOnNode(path.join(__dirname, 'fixtures/report-placement.js'), memoryLess.id, { workerData: { greeting: 'hi' } });
+  const [report] = await once(worker, 'message');
+  await worker.terminate();
+  t.match(report, { node: memoryLess.id, affinity: memoryLess.cpus, policy: { mode: 'preferred', nodes: [nearest] } });
+  const original = threadAffinity();
+  pinThread({ node: memoryLess.id });
+  const memory = allocLocal(2 * 2 ** 20).fill(3);
+  const placed = await placeNear(memory);
+  pinThread(original);
+  t.equal(placed.node, nearest);
+  t.same(tally(pageNodes(memory)), { [nearest]: placed.pages }, `all pages on node ${nearest}`);
 });
 
 t.test('multi-node: a pinned thread allocates locally', async (t) => {

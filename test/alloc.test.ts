@@ -34,6 +34,7 @@ t.test('ArrayBuffer form, odd sizes, local and interleaved', async (t) => {
 
 t.test('bad arguments and unusable nodes', async (t) => {
   t.throws(() => allocOnNode(0, 0), { name: 'RangeError', message: /allocOnNode: .*`size`/ });
+  t.throws(() => allocOnNode(2 ** 50, 0), { name: 'RangeError', message: /^allocOnNode: expected a whole number of bytes from 1 to 2\^47 - 1 for `size` but received number 1125899906842624$/ });
   t.throws(() => allocOnNode(1.5, 0), { name: 'RangeError' });
   t.throws(() => allocOnNode('1' as unknown as number, 0), { name: 'TypeError' });
   t.throws(() => allocOnNode(PAGE, -1), { name: 'RangeError', message: /`node`/ });

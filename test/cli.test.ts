@@ -1,5 +1,5 @@
 // The numaplace command run as a user would: output, --json and exit codes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -95,10 +95,60 @@ t.test('numaplace migrate: same node, errors explained', async (t) => {
 
 t.test('numaplace migrate: usage errors', async (t) => {
   if (checkedOnHost(t, 'argument handling')) return;
-  for (const args of [['migrate', '1', '--from', '0'], ['migrate', '1', '--from', '0', '--to', '0,1'], ['migrate', 'x', '--from', '0', '--to', '1'], ['migrate', '1', '--from', 'a', '--to', '1']]) {
+  const usageErrors = [
+    ['migrate', '1', '--from', '0'],
+    ['migrate', '1', '--from', '0', '--to', '0,1'],
+    ['migrate', 'x', '--from', '0', '--to', '1'],
+    ['migrate', '1', '--from', 'a', '--to', '1'],
+    ['migrate', '1', '0', '1', '--from', '0'],
+    ['migrate', '0', '--from', '0', '--to', '0'],
+  ];
+  for (const args of usageErrors) {
     const usage = numaplace(args);
     t.equal(usage.code, 2, `usage error: ${args.join(' ')}`);
     t.match(usage.stderr, /numaplace --help/);
+  }
+});
+
+t.test("numaplace migrate: migratepages' habits", async (t) => {
+  if (checkedOnHost(t, 'argument handling')) return;
+  const node = memoryNodeIds()[0];
+  const child = await childWithMemory(8);
+  t.teardown(() => child.kill());
+  const positional = numaplace(['migrate', String(child.pid), String(node), String(node), '--json']);
+  t.equal(positional.code, 0, positional.stderr);
+  t.match(JSON.parse(positional.stdout), { pid: child.pid, from: [node], to: [node], notMoved: 0 });
+  const all = numaplace(['migrate', String(child.pid), '--from', 'all', '--to', String(node), '--json']);
+  t.equal(all.code, 0, all.stderr);
+  const others = memoryNodeIds().filter((other) => other !== node);
+  t.same(JSON.parse(all.stdout).from, others.length > 0 ? others : [node], '--from all: every other node with memory');
+  const absent = numaplace(['migrate', String(child.pid), '--from', '7', '--to', String(node)]);
+  t.equal(absent.code, 1, 'a node that is not online is an error, as with migratepages');
+  t.match(absent.stderr, /node 7 is not online \(ENODEV\)/);
+});
+
+t.test('numaplace status: a name like numastat -p, the whole system without one', async (t) => {
+  if (checkedOnHost(t, 'argument handling')) return;
+  const marker = `numaplace-status-test-${process.pid}`;
+  const child = spawn(process.execPath, ['-e', 'console.log("ready"); setInterval(() => {}, 1000)', marker], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  await once(child.stdout!, 'data');
+  const byName = numaplace(['status', marker]);
+  t.equal(byName.code, 0, byName.stderr);
+  t.match(byName.stdout, new RegExp(`^pid ${child.pid} \\(node\\)`));
+  t.equal(numaplace(['status', `${marker}-nobody`]).code, 2, 'no process matches: a usage error');
+  t.equal(numaplace(['status', '0']).code, 2, 'pid 0 would be the CLI itself');
+  const system = numaplace(['status']);
+  t.equal(system.code, 0, system.stderr);
+  const nodes = topology().online;
+  t.match(system.stdout, new RegExp(`^\\s+${nodes.map((node) => `node${node}`).join('\\s+')}$`, 'm'));
+  const counters = JSON.parse(numaplace(['status', '--json']).stdout);
+  t.same(Object.keys(counters).map(Number), nodes);
+  for (const node of nodes) {
+    const text = readFileSync(`/sys/devices/system/node/node${node}/numastat`, 'utf8');
+    const missOnFile = Number(/^numa_miss (\d+)$/m.exec(text)![1]);
+    t.ok(counters[node].numa_miss <= missOnFile, `node ${node}: numa_miss read from sysfs`);
+    t.ok(counters[node].numa_hit > 0, `node ${node}: numa_hit ${counters[node].numa_hit}`);
   }
 });
 
@@ -112,11 +162,19 @@ t.test('numaplace --help, --version, unknown commands and options', async (t) =>
     t.equal(own.code, 0);
     t.match(own.stdout, new RegExp(`^numaplace ${command}`));
   }
+  for (const command of ['topology', 'status', 'migrate', 'bench']) {
+    const viaHelp = numaplace(['help', command]);
+    t.equal(viaHelp.code, 0);
+    t.equal(viaHelp.stdout, numaplace([command, '--help']).stdout, `numaplace help ${command}`);
+  }
+  t.equal(numaplace(['help', 'frobnicate']).code, 2);
   t.equal(numaplace(['--version']).stdout.trim(), packageJson.version);
   t.equal(numaplace(['frobnicate']).code, 2);
   const unknownOption = numaplace(['topology', '--from', '1', '--json']);
   t.equal(unknownOption.code, 2);
-  t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE' } });
+  t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE', message: /^unknown option --from for numaplace topology \(it takes --json, --help, --no-color\)$/ } });
+  const plain = numaplace(['topology', '--no-color']);
+  t.equal(plain.code, 0, '--no-color is taken by every command');
 });
 
 t.test('numaplace bench: measured side by side, ratios when there are two nodes', async (t) => {
@@ -147,9 +205,11 @@ t.test('multi-node: numaplace migrate moves a process, with progress', async (t)
   const child = await childWithMemory(32);
   const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
-  const run = numaplace(['migrate', String(child.pid), '--from', String(from), '--to', String(to)]);
-  t.equal(run.code, 0, run.stderr);
+  // migratepages' positional form; exit 1 exactly when pages stayed on the --from node.
+  const run = numaplace(['migrate', String(child.pid), String(from), String(to)]);
   t.match(run.stdout, new RegExp(`pid ${child.pid}: moved [\\d.]+ MiB from node\\(s\\) ${from} to ${to}`));
+  const [, notMoved, left] = /(\d+) page\(s\) could not be moved; ([\d.]+) /.exec(run.stdout) ?? [];
+  t.equal(run.code, Number(notMoved) > 0 || Number(left) > 0 ? 1 : 0, `exit code follows what stayed behind: ${run.stdout}`);
   t.ok(onNode(to) >= 32 * MiB, `numa_maps shows the child's 32 MiB on node ${to}`);
   const lines: string[] = [];
   const outcome = await migrateCommand(child.pid!, [to], [from], (line) => lines.push(line));

@@ -26,4 +26,5 @@ t.test('without the native addon: the package loads, capabilities() says so, cal
   for (const fn of ['pageNodes', 'bindBuffer', 'currentCpu', 'migrateBuffer']) {
     t.match(out[fn], { name: 'NumaError', code: 'ENOTSUP', message: new RegExp(`^${fn}: `) }, `${fn} throws a coded error naming itself`);
   }
+  for (const fn of ['pageNodes', 'currentCpu', 'migrateBuffer']) t.match(out[fn].message, /npm rebuild numaplace/, `${fn} says how to get the addon`);
 });

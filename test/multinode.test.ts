@@ -1,5 +1,5 @@
 // Moves between real nodes: runs in the QEMU guests (test/vm/run) and on NUMA hosts.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,13 +8,20 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import {
   allocLocal,
+  allocOnNode,
+  bindBuffer,
   migrateBuffer,
   migrateBufferSync,
+  migrateProcess,
+  migrateProcessSync,
   movePages,
   PAGE_NOT_PRESENT,
   type MigrationReport,
   pageNodes,
   placement,
+  processPlacement,
+  setThreadPolicy,
+  threadPolicy,
   topology,
 } from '../lib/index';
 import { checksum, childEnv, filledBuffer, freshMemory, multiNodeOrSkip, numaBalancing, tally } from './helpers';
@@ -177,14 +184,62 @@ t.test('memory-less and CPU-less nodes', async (t) => {
     return;
   }
   const buffer = filledBuffer(2 * MiB);
-  t.throws(() => migrateBufferSync(buffer, memoryLess.id), {
-    name: 'NumaError',
-    code: 'ENODEV',
-    message: new RegExp(`node ${memoryLess.id} has no memory`),
-  });
+  // The same answer from every function, whatever the kernel would say for each.
+  const noMemory = { name: 'NumaError', code: 'ENODEV', message: new RegExp(`node ${memoryLess.id} has no memory`) };
+  t.throws(() => migrateBufferSync(buffer, memoryLess.id), noMemory);
+  t.throws(() => setThreadPolicy({ mode: 'preferred', nodes: [memoryLess.id] }), { ...noMemory, syscall: 'set_mempolicy' });
+  t.equal(threadPolicy().mode, 'default', 'the thread policy is unchanged');
+  t.throws(() => bindBuffer(buffer, { mode: 'preferred', nodes: [memoryLess.id], expandToPages: true }), { ...noMemory, syscall: 'mbind' });
+  t.throws(() => allocOnNode(MiB, memoryLess.id), noMemory);
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { env: childEnv() });
+  const cli = spawnSync(process.execPath, [path.join(__dirname, '..', 'dist', 'cli', 'main.js'), 'migrate', String(child.pid), '--from', String(nodes[0]), '--to', String(memoryLess.id)], { encoding: 'utf8', env: childEnv() });
+  child.kill();
+  t.equal(cli.status, 1);
+  t.match(cli.stderr, noMemory.message, 'the CLI says the same');
   const report = await migrateBuffer(buffer, cpuLess.id);
   t.same(report.failed, new Map());
   t.same(tally(pageNodes(buffer)), { [cpuLess.id]: report.pages }, `all pages on CPU-less node ${cpuLess.id}`);
+});
+
+/** A child process with 48 MiB written on node `big` and 16 MiB on node `small`; resolves once they are. */
+async function childOnTwoNodes(big: number, small: number) {
+  const script = `
+    const { setThreadPolicy } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    setThreadPolicy({ mode: 'bind', nodes: [${big}] });
+    const a = Buffer.alloc(48 * 2 ** 20, 1);
+    setThreadPolicy({ mode: 'bind', nodes: [${small}] });
+    const b = Buffer.alloc(16 * 2 ** 20, 2);
+    setThreadPolicy({ mode: 'default' });
+    console.log('ready');
+    setInterval(() => a[0] + b[0], 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(child.stdout!, 'data');
+  return child;
+}
+
+t.test('migrateProcess moves pairs: fromNodes[i] to toNodes[i], a swap included', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [a, b] = nodes;
+  const child = await childOnTwoNodes(a, b);
+  t.teardown(() => child.kill());
+  const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
+  const before = { a: onNode(a), b: onNode(b) };
+  t.ok(before.a >= 48 * MiB && before.b >= 16 * MiB && before.b < 48 * MiB, `${before.a} bytes on node ${a}, ${before.b} on node ${b}`);
+  if (nodes.length < 3) {
+    // Two memory nodes: no spare node to park pages on while they cross.
+    t.throws(() => migrateProcessSync(child.pid!, [a, b], [b, a]), { name: 'RangeError', message: /form a cycle/ });
+    t.ok(Math.abs(onNode(a) - before.a) < 8 * MiB, `nothing moved: node ${a} still has ${onNode(a)} bytes`);
+    t.equal(process.env.NUMAPLACE_VM_TOPOLOGY === '4node', false, 'the 4node guest has a spare node');
+    return;
+  }
+  const { notMoved } = await migrateProcess(child.pid!, [a, b], [b, a]);
+  const after = { a: onNode(a), b: onNode(b) };
+  t.ok(notMoved < 100, `${notMoved} pages not moved`);
+  t.ok(after.b >= 48 * MiB, `node ${b} now has the 48 MiB (${after.b} bytes)`);
+  t.ok(after.a >= 16 * MiB && after.a < 48 * MiB, `node ${a} now has the 16 MiB (${after.a} bytes)`);
+  const spares = nodes.filter((node) => node !== a && node !== b);
+  t.same(spares.map(onNode), spares.map(() => 0), 'nothing was left on the spare node');
 });
 
 t.test('topology inside the guest is what QEMU was told', async (t) => {

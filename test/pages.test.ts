@@ -83,6 +83,7 @@ t.test('bad arguments throw before any syscall', async (t) => {
   for (const bad of [undefined, null, 42, 'text', {}, [1, 2]]) {
     t.throws(() => pageNodes(bad as unknown as Buffer), { name: 'TypeError', message: /pageNodes: expected a Buffer/ });
   }
+  t.throws(() => pageNodes(undefined as unknown as Buffer), { message: /but received undefined$/ });
   t.throws(() => pageNodes(Buffer.alloc(8), 'x' as unknown as object), { name: 'TypeError', message: /options/ });
   t.throws(() => pageNodes(Buffer.alloc(8), { prefault: 1 as unknown as boolean }), {
     name: 'TypeError',

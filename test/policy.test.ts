@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -16,7 +17,7 @@ import {
   threadPolicy,
   topology,
 } from '../lib/index';
-import { absentNode, checksum, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
+import { absentNode, checksum, childEnv, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -148,6 +149,31 @@ t.test('setHomeNode on a bound range', async (t) => {
   memory.fill(1);
   t.same(tally(pageNodes(memory)), { [nodes[0]]: range.pages }, 'pages allocated on the home node');
   t.throws(() => setHomeNode(Buffer.from('not aligned'), 0), RangeError);
+  // A node that is not online is named as such, not blamed on the range's policy.
+  t.throws(() => setHomeNode(memory, 99), { name: 'NumaError', code: 'ENODEV', syscall: 'set_mempolicy_home_node', message: /^setHomeNode: node 99 is not online/ });
+  const unbound = allocLocal(MiB);
+  t.throws(() => setHomeNode(unbound, nodes[0]), { name: 'NumaError', code: 'EINVAL', message: /needs a 'bind' or 'preferred-many' policy/ });
+});
+
+t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function", async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.plan(0, 'needs root to run a child as another user');
+    return;
+  }
+  const script = `
+    const n = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const buffer = Buffer.alloc(8192, 1);
+    const node = n.currentCpu().node;
+    const caught = (call) => { try { call(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, syscall: e.syscall, message: e.message }; } };
+    console.log(JSON.stringify({
+      migrate: caught(() => n.migrateBufferSync(buffer, node, { moveAll: true })),
+      movePages: caught(() => n.movePagesSync(buffer, new Int32Array(n.pageNodes(buffer).length).fill(node), { moveAll: true })),
+      bind: caught(() => n.bindBuffer(buffer, { mode: 'bind', nodes: [node], moveAll: true, expandToPages: true })),
+    }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }));
+  for (const [name, syscall] of [['migrate', 'move_pages'], ['movePages', 'move_pages'], ['bind', 'mbind']]) {
+    t.match(out[name], { name: 'NumaError', code: 'EPERM', syscall, message: /options\.moveAll .*CAP_SYS_NICE/ }, name);
+  }
 });
 
 t.test('multi-node: bind with move between real nodes', async (t) => {

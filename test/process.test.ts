@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
-import { childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
+import { absentNode, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
 
 t.test('parseNumaMaps reads each mapping', async (t) => {
   const text = [
@@ -50,6 +50,17 @@ t.test('migrateProcess(Sync): same node, and the errors the kernel gives', async
   t.throws(() => migrateProcessSync(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
   t.throws(() => migrateProcessSync(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
   await t.rejects(migrateProcess(1.5, [node], [node]), { name: 'RangeError', message: /pid/ });
+});
+
+t.test('migrateProcess refuses what migrate_pages cannot do as asked, before any call', async (t) => {
+  const node = memoryNodeIds()[0];
+  const absent = absentNode();
+  t.throws(() => migrateProcessSync(0, [node, node], [node]), { name: 'RangeError', message: /are pairs .* have 2 and 1 nodes/ });
+  t.throws(() => migrateProcessSync(0, [node, node], [node, node]), { name: 'RangeError', message: new RegExp(`node ${node} is in \`fromNodes\` twice`) });
+  const notOnline = { name: 'NumaError', code: 'ENODEV', syscall: 'migrate_pages', message: new RegExp(`node ${absent} is not online`) };
+  t.throws(() => migrateProcessSync(0, [absent], [node]), notOnline);
+  t.throws(() => migrateProcessSync(0, [node], [absent]), notOnline);
+  await t.rejects(migrateProcess(0, [absent], [node]), notOnline);
 });
 
 t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, explained", async (t) => {

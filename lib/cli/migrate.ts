@@ -2,11 +2,15 @@ import { migrateProcess, processPlacement } from '../process';
 import { formatBytes, formatIdList, toJson } from './format';
 
 export const MIGRATE_HELP = `numaplace migrate <pid> --from <nodes> --to <nodes> [--json]
+numaplace migrate <pid> <from-nodes> <to-nodes>
 
-  Moves the pages of process <pid> on --from nodes to the --to nodes
+  Moves the pages of process <pid> on the --from nodes to the --to nodes
   (migrate_pages, like migratepages(8)): the i-th node of --from to the i-th of
-  --to; lists like 0,2 or 0-1. Shows progress on a terminal. Moving another
-  user's process needs CAP_SYS_NICE. Exit code 3 when some pages stayed behind.`;
+  --to, so 0,1 to 1,0 swaps them (through a spare node); one --to node takes
+  the pages of every --from node. Lists like 0,2 or 0-1, or all (every node
+  with memory). Shows progress on a terminal. Moving another user's process,
+  and pages it shares with other processes, needs CAP_SYS_NICE. Exit code 1
+  when pages stayed behind on a --from node.`;
 
 const PROGRESS_INTERVAL_MS = 200;
 
@@ -15,7 +19,10 @@ export interface MigrateOutcome {
   from: number[];
   to: number[];
   notMoved: number;
-  /** Bytes on the --from nodes before and after, from numa_maps (absent when it cannot be read). */
+  /**
+   * Bytes on the --from nodes that are not also --to nodes, before and after,
+   * from numa_maps (absent when it cannot be read).
+   */
   bytesBefore?: number;
   bytesAfter?: number;
   elapsedMs: number;
@@ -41,11 +48,13 @@ export async function migrateCommand(
   to: number[],
   progress: ((line: string) => void) | undefined,
 ): Promise<MigrateOutcome> {
-  const bytesBefore = bytesOn(pid, from);
+  // A node both emptied and filled (a swap) says nothing by its total.
+  const emptied = from.filter((node) => !to.includes(node));
+  const bytesBefore = bytesOn(pid, emptied);
   const started = performance.now();
   const timer = progress && bytesBefore !== undefined
     ? setInterval(() => {
-        const left = bytesOn(pid, from);
+        const left = bytesOn(pid, emptied);
         if (left === undefined) return;
         const moved = Math.max(0, bytesBefore - left);
         const percent = bytesBefore > 0 ? Math.floor((moved / bytesBefore) * 100) : 100;
@@ -54,19 +63,28 @@ export async function migrateCommand(
     : undefined;
   try {
     const { notMoved } = await migrateProcess(pid, from, to);
-    return { pid, from, to, notMoved, bytesBefore, bytesAfter: bytesOn(pid, from), elapsedMs: performance.now() - started };
+    return { pid, from, to, notMoved, bytesBefore, bytesAfter: bytesOn(pid, emptied), elapsedMs: performance.now() - started };
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Whether pages stayed where they were asked to leave: the kernel's count, or what numa_maps still shows. */
+export function leftBehind(outcome: MigrateOutcome): boolean {
+  return outcome.notMoved > 0 || (outcome.bytesAfter ?? 0) > 0;
 }
 
 export function formatMigrateOutcome(outcome: MigrateOutcome, json: boolean): string {
   if (json) return toJson(outcome);
   const { bytesBefore, bytesAfter } = outcome;
   const amount = bytesBefore !== undefined && bytesAfter !== undefined ? `${formatBytes(Math.max(0, bytesBefore - bytesAfter))} ` : '';
-  const left = bytesAfter !== undefined ? `; ${formatBytes(bytesAfter)} left on node(s) ${formatIdList(outcome.from)}` : '';
+  const emptied = outcome.from.filter((node) => !outcome.to.includes(node));
+  const left = bytesAfter !== undefined && emptied.length > 0 ? `; ${formatBytes(bytesAfter)} left on node(s) ${formatIdList(emptied)}` : '';
+  const why = leftBehind(outcome)
+    ? '\npages left behind: pages shared with other processes move only with CAP_SYS_NICE (run as root), and pages pinned for I/O do not move'
+    : '';
   return (
     `pid ${outcome.pid}: moved ${amount}from node(s) ${formatIdList(outcome.from)} to ${formatIdList(outcome.to)} ` +
-    `in ${(outcome.elapsedMs / 1000).toFixed(2)} s; ${outcome.notMoved} page(s) could not be moved${left}`
+    `in ${(outcome.elapsedMs / 1000).toFixed(2)} s; ${outcome.notMoved} page(s) could not be moved${left}${why}`
   );
 }

@@ -1,11 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { type MappingKind, processPlacement, type ProcessPlacement } from '../process';
-import { formatBar, formatBytes, type Segment, toJson } from './format';
+import { onlineNodes } from '../topology';
+import { formatBar, formatBytes, formatTable, type Segment, toJson } from './format';
 
-export const STATUS_HELP = `numaplace status <pid> [--json] [--no-color]
+export const STATUS_HELP = `numaplace status [<pid> | <name>] [--json] [--no-color]
 
   Where the memory of process <pid> lives (from /proc/<pid>/numa_maps, like
-  numastat -p): one bar per node, split by kind of mapping.`;
+  numastat -p): one bar per node, split by kind of mapping. A <name> that is
+  not a number selects every process with it in its command line.
+  Without a process: the kernel's allocation counters per node, in pages
+  (numa_hit, numa_miss, …, like numastat).`;
 
 const BAR_WIDTH = 40;
 
@@ -48,11 +52,52 @@ export function formatStatus(placement: ProcessPlacement, name: string, colour: 
   return lines.join('\n');
 }
 
-export function statusCommand(pid: number, json: boolean, colour: boolean): string {
-  const placement = processPlacement(pid);
-  if (json) {
-    const { mappings, ...totals } = placement;
-    return toJson({ ...totals, command: commandName(pid), mappings: mappings.length });
+/** The processes (not this one) with `pattern` in their command line, like numastat -p <pattern>. */
+export function pidsMatching(pattern: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(pattern)) pids.push(Number(entry));
+    } catch {
+      // The process exited meanwhile.
+    }
   }
-  return formatStatus(placement, commandName(pid), colour);
+  return pids.sort((a, b) => a - b);
+}
+
+export function statusCommand(pids: number[], json: boolean, colour: boolean): string {
+  const placements = pids.map((pid) => ({ pid, placement: processPlacement(pid), command: commandName(pid) }));
+  if (json) {
+    const reports = placements.map(({ placement, command }) => {
+      const { mappings, ...totals } = placement;
+      return { ...totals, command, mappings: mappings.length };
+    });
+    return toJson(reports.length === 1 ? reports[0] : reports);
+  }
+  return placements.map(({ placement, command }) => formatStatus(placement, command, colour)).join('\n\n');
+}
+
+/** Each node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages. */
+export function nodeCounters(): Map<number, Map<string, number>> {
+  const counters = new Map<number, Map<string, number>>();
+  for (const node of onlineNodes()) {
+    const text = readFileSync(`/sys/devices/system/node/node${node}/numastat`, 'utf8');
+    counters.set(node, new Map(text.trim().split('\n').map((line) => {
+      const [name, value] = line.split(/\s+/);
+      return [name, Number(value)] as const;
+    })));
+  }
+  return counters;
+}
+
+export function systemStatusCommand(json: boolean): string {
+  const counters = nodeCounters();
+  if (json) return toJson(counters);
+  const nodes = [...counters.keys()];
+  const names = [...(counters.get(nodes[0])?.keys() ?? [])];
+  return formatTable([
+    ['', ...nodes.map((node) => `node${node}`)],
+    ...names.map((name) => [name, ...nodes.map((node) => String(counters.get(node)?.get(name) ?? 0))]),
+  ]);
 }
