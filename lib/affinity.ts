@@ -10,6 +10,8 @@ import { cpusOfNodeArgument, idArgument, type MemoryView, moduleArgument, pinTar
 /**
  * The CPUs the calling thread may run on (sched_getaffinity).
  *
+ * @throws NumaError ENOTSUP when the native addon is not available (see capabilities()).
+ *
  * @example
  * threadAffinity(); // e.g. [0, 1, 2, 3]
  */
@@ -20,6 +22,8 @@ export function threadAffinity(): number[] {
 /**
  * The CPU the calling thread runs on and that CPU's node (getcpu).
  *
+ * @throws NumaError ENOTSUP when the native addon is not available (see capabilities()).
+ *
  * @example
  * const { cpu, node } = currentCpu();
  */
@@ -29,6 +33,9 @@ export function currentCpu(): { cpu: number; node: number } {
 
 /**
  * The node a CPU belongs to.
+ *
+ * @param cpu - A CPU id.
+ * @throws TypeError for a non-number; RangeError for a CPU that is not online.
  *
  * @example
  * nodeOfCpu(currentCpu().cpu); // the node of the CPU this runs on
@@ -44,6 +51,9 @@ export function nodeOfCpu(cpu: number): number {
  * Restricts the calling thread (main thread or worker) to `cpus`, or to the
  * CPUs of `{ node }` (sched_setaffinity). Returns the CPUs it may now run on.
  *
+ * @param target - CPU ids, or `{ node }` for the CPUs of a node.
+ * @throws TypeError/RangeError for an empty or invalid list, or a node that is not online or has no CPUs; NumaError EINVAL when no given CPU is allowed (sched_setaffinity).
+ *
  * @example
  * pinThread({ node: 1 }); // this thread now runs on node 1's CPUs only
  */
@@ -56,6 +66,8 @@ export function pinThread(target: number[] | { node: number }): number[] {
 
 /**
  * The node the calling thread runs near: the one node of all its allowed CPUs, else the current CPU's.
+ *
+ * @throws NumaError ENOTSUP when the native addon is not available (see capabilities()).
  *
  * @example
  * pinThread({ node: 1 });

@@ -29,6 +29,11 @@ function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOpt
  * Page-aligned memory whose pages are all allocated on `node` (MPOL_BIND set
  * before the first touch), unmapped when collected.
  *
+ * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
+ * @param node - A node with memory.
+ * @param options - `hugePages`, `arrayBuffer`.
+ * @throws TypeError/RangeError for an invalid size, node or option; NumaError ENODEV for a node that is not online or has no memory; NumaError ENOMEM (mmap) when the memory cannot be mapped.
+ *
  * @example
  * const onNode1 = allocOnNode(256 * 2 ** 20, 1, { hugePages: true });
  */
@@ -41,6 +46,11 @@ export function allocOnNode(size: number, node: number, options?: AllocOptions):
 /**
  * Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE).
  *
+ * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
+ * @param nodes - Nodes with memory, at least one.
+ * @param options - `hugePages`, `arrayBuffer`.
+ * @throws TypeError/RangeError for an invalid size, node list or option; NumaError ENODEV for a node that is not online or has no memory; NumaError ENOMEM (mmap) when the memory cannot be mapped.
+ *
  * @example
  * const spread = allocInterleaved(256 * 2 ** 20, [0, 1]); // pages alternate between nodes 0 and 1
  */
@@ -52,6 +62,10 @@ export function allocInterleaved(size: number, nodes: number[], options?: AllocO
 
 /**
  * Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL).
+ *
+ * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
+ * @param options - `hugePages`, `arrayBuffer`.
+ * @throws TypeError/RangeError for an invalid size or option; NumaError ENOMEM (mmap) when the memory cannot be mapped.
  *
  * @example
  * const scratch = allocLocal(64 * 2 ** 20); // each page on the node of the thread that first writes it

@@ -5,6 +5,7 @@ import { POLICY_MODES, type PolicyMode } from './mempolicy';
 import { memoryNodes, topology } from './topology';
 
 export interface Support {
+  /** Whether it works here. */
   supported: boolean;
   /** Why not, and what would make it work. */
   reason?: string;
@@ -57,6 +58,8 @@ function unsupported(reason: string): Capabilities {
 
 /**
  * What this kernel and process allow; probed once, then cached.
+ *
+ * @throws Nothing: where numaplace cannot work, `supported` is false and `reason` says why.
  *
  * @example
  * if (!capabilities().supported) console.warn(capabilities().reason);

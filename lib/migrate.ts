@@ -62,6 +62,7 @@ export interface MigrationReport {
   pages: number;
   /** Pages that were on another node and are now on `node`. */
   moved: number;
+  /** Pages that were on `node` already. */
   alreadyOnNode: number;
   /** Pages with no page of their own yet (never written); use `prefault` to move them too. */
   notPresent: number;
@@ -75,6 +76,7 @@ export interface MigrationReport {
   elapsedNs: number;
   /** The kernel path that moved the pages: move_pages with a per-page array. */
   method: 'move_pages';
+  /** Chunks the span was split into (see `chunkPages`). */
   chunks: number;
   /** Chunks that ran at once. */
   concurrency: number;
@@ -232,6 +234,11 @@ function runOptions(request: Request): RunOptions {
  * `chunkPages` with up to `concurrency` at once; the event loop keeps running.
  * Pages shared with neighbouring data move too (see `pages`).
  *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param node - The target node, one with memory.
+ * @param options - prefault, moveAll, status, chunkPages, concurrency, onProgress, signal.
+ * @throws TypeError/RangeError (rejections) for invalid arguments; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; MigrationAbortedError when `signal` aborts it.
+ *
  * @example
  * const report = await migrateBuffer(buffer, 1);
  * console.log(report.moved, report.failed); // pages moved, Map { code => pages } left behind
@@ -253,6 +260,11 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
 
 /**
  * migrateBuffer() on the calling thread, one chunk after another, for scripts.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param node - The target node, one with memory.
+ * @param options - prefault, moveAll, status, chunkPages, onProgress, signal.
+ * @throws The errors of migrateBuffer(), thrown.
  *
  * @example
  * const { moved, notPresent } = migrateBufferSync(buffer, 1, { prefault: true });
@@ -297,6 +309,11 @@ function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options
  * Low level: moves page i of the span to `targets[i]` on the libuv pool and
  * resolves to the kernel's per-page status (node id or negative errno).
  *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param targets - One node id per page of the view's span.
+ * @param options - `moveAll`.
+ * @throws TypeError/RangeError for invalid arguments or a `targets` of the wrong length; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE.
+ *
  * @example
  * const targets = Int32Array.from(pageNodes(buffer), (_, page) => page % 2); // interleave by hand
  * const status = await movePages(buffer, targets);
@@ -311,6 +328,11 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
 
 /**
  * movePages() on the calling thread.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param targets - One node id per page of the view's span.
+ * @param options - `moveAll`.
+ * @throws The errors of movePages(), thrown.
  *
  * @example
  * const status = movePagesSync(buffer, new Int32Array(pageNodes(buffer).length).fill(1));

@@ -1,6 +1,6 @@
 import { getSystemErrorName } from 'node:util';
 import { native } from './binding';
-import { callNative } from './errors';
+import { callNative, invalidType } from './errors';
 import { booleanOption, byteView, type MemoryView, optionsArgument } from './validate';
 
 /**
@@ -29,10 +29,14 @@ export type PageState =
 /**
  * Decodes one entry of pageNodes()/movePages() status arrays.
  *
+ * @param status - One entry of a status array.
+ * @throws TypeError for a value that is not an integer.
+ *
  * @example
  * console.log(describePage(pageNodes(buffer)[0])); // { kind: 'node', node: 0 }
  */
 export function describePage(status: number): PageState {
+  if (!Number.isInteger(status)) throw invalidType('describePage', 'status', 'an integer page status', status);
   if (status >= 0) return { kind: 'node', node: status };
   if (status === PAGE_NOT_PRESENT) return { kind: 'not-present' };
   if (status === PAGE_HIDDEN) return { kind: 'hidden' };
@@ -70,6 +74,10 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
  * negative errno (PAGE_NOT_PRESENT for a page not yet populated, PAGE_HIDDEN).
  * Never touches the pages: a query moves nothing.
  *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param options - `prefault`.
+ * @throws TypeError for a view of another type or over a detached buffer or options; NumaError EINVAL (madvise) for `prefault` before Linux 5.14.
+ *
  * @example
  * const status = pageNodes(buffer); // Int32Array [0, 0, 1, …], PAGE_NOT_PRESENT for unwritten pages
  */
@@ -84,6 +92,7 @@ export interface Placement {
   byteSpan: { start: bigint; end: bigint };
   /** Present pages per node id. */
   byNode: Map<number, number>;
+  /** Pages with no page of their own yet (never written, or only read: the zero page). */
   notPresent: number;
   /** Pages the kernel reported an error for, by code. */
   errors: Map<string, number>;
@@ -99,6 +108,10 @@ export function increment<K>(counts: Map<K, number>, key: K): void {
 
 /**
  * A summary of where the pages spanned by `view` live.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param options - `prefault`.
+ * @throws The errors of pageNodes().
  *
  * @example
  * const { pages, byNode, notPresent } = placement(buffer); // byNode: Map { node => pages }

@@ -99,6 +99,10 @@ function renderMap(status: Int32Array, layout: Layout): string {
  * migration report's `status`): one symbol per page or group of pages, lines of
  * `width` cells, then a legend with exact page counts per node.
  *
+ * @param status - Page statuses (pageNodes(), movePages() or a report's `status`).
+ * @param options - width, maxCells, legend.
+ * @throws TypeError/RangeError for a status that is not an Int32Array or invalid options.
+ *
  * @example
  * formatPlacementMap(pageNodes(buffer), { width: 32 });
  * // 00000000000000001111111111111111
@@ -113,6 +117,10 @@ export function formatPlacementMap(status: Int32Array, options?: PlacementMapFor
 /**
  * A text map of where the pages spanned by `view` live (see formatPlacementMap);
  * a query, so it moves nothing.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param options - width, maxCells, legend, prefault.
+ * @throws The errors of pageNodes() and formatPlacementMap().
  *
  * @example
  * console.log(placementMap(buffer));

@@ -29,6 +29,7 @@ import {
 export type { PolicyMode } from './mempolicy';
 
 export interface PolicySpec {
+  /** The kind of policy, as numactl names it: 'bind', 'preferred', 'interleave', … */
   mode: PolicyMode;
   /** Node ids; none for 'default' and 'local', exactly one for 'preferred'. */
   nodes?: number[];
@@ -39,8 +40,11 @@ export interface PolicySpec {
 }
 
 export interface Policy {
+  /** The kind of policy. */
   mode: PolicyMode;
+  /** The nodes it names (none for 'default' and 'local'). */
   nodes: number[];
+  /** The mode flags set with it. */
   flags: { staticNodes: boolean; relativeNodes: boolean; numaBalancing: boolean };
 }
 
@@ -59,7 +63,9 @@ function policyFromNative(raw: NativePolicy): Policy {
 
 /** The page-aligned range a view covers and the bytes of it beyond the view. */
 export interface PageRange {
+  /** Pages the range covers. */
   pages: number;
+  /** Its page-aligned addresses: [start, end). */
   byteSpan: { start: bigint; end: bigint };
   /** Bytes in the range before and after the view: changed too, though not the caller's. */
   beyondView: { before: number; after: number };
@@ -95,6 +101,7 @@ export interface BindOptions extends PolicySpec {
 }
 
 export interface BindReport extends PageRange {
+  /** The policy read back from the kernel after the call. */
   policy: Policy;
 }
 
@@ -102,6 +109,10 @@ export interface BindReport extends PageRange {
  * Sets the memory policy of the pages a view covers (mbind). The kernel
  * splits its mappings at the range's edges; pages allocated later follow the
  * policy, existing ones move only with `move`.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param options - The policy (`mode`, `nodes`, `staticNodes`, `relativeNodes`) and move, moveAll, strict, expandToPages.
+ * @throws TypeError/RangeError for an invalid policy or option, or a view not on page boundaries without `expandToPages`; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; NumaError EIO (with `pagesNotMoved`) when `strict` and pages stayed off the nodes; NumaError ENOMEM when the process has too many mappings.
  *
  * @example
  * bindBuffer(memory, { mode: 'bind', nodes: [1], move: true }); // the policy, and its pages move to node 1
@@ -146,6 +157,9 @@ function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unk
 /**
  * The policy of the pages holding the view's first byte (get_mempolicy MPOL_F_ADDR).
  *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @throws TypeError for a view of another type or over a detached buffer; NumaError EFAULT when the view's first page is not mapped.
+ *
  * @example
  * console.log(bufferPolicy(memory)); // { mode: 'bind', nodes: [ 1 ], flags: { … } }
  */
@@ -159,6 +173,9 @@ export function bufferPolicy(view: MemoryView): Policy {
  * Unlike pageNodes(), the kernel faults the page in for reading: a never-written page then maps
  * the shared zero page, whose node is reported.
  *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @throws TypeError for a view of another type or over a detached buffer; RangeError for an empty view.
+ *
  * @example
  * const node = nodeOfAddress(buffer); // the node of the buffer's first byte
  */
@@ -170,6 +187,8 @@ export function nodeOfAddress(view: MemoryView): number {
 
 /**
  * The memory policy of the calling thread (the main thread or a worker).
+ *
+ * @throws NumaError ENOTSUP when the native addon is not available (see capabilities()).
  *
  * @example
  * threadPolicy().mode; // 'default' unless setThreadPolicy() changed it
@@ -185,6 +204,9 @@ export interface ThreadPolicySpec extends PolicySpec {
 
 /**
  * Sets the memory policy of the calling thread: where its future allocations go (set_mempolicy).
+ *
+ * @param spec - `mode`, `nodes`, `staticNodes`, `relativeNodes`, `numaBalancing`.
+ * @throws TypeError/RangeError for an invalid policy; NumaError ENODEV for a node that is not online or has no memory; NumaError ENOTSUP for a mode this kernel does not have.
  *
  * @example
  * setThreadPolicy({ mode: 'preferred', nodes: [1] }); // new memory of this thread on node 1
@@ -202,6 +224,11 @@ export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
  * Sets the home node of the pages a view covers (set_mempolicy_home_node,
  * Linux 5.17+): allocations prefer the allowed node nearest to it. Applies to
  * ranges with a 'bind' or 'preferred-many' policy.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param node - The home node, online with memory.
+ * @param options - `expandToPages`.
+ * @throws RangeError for a view not on page boundaries without `expandToPages`; NumaError ENODEV for a node that is not online or has no memory; NumaError EINVAL when the range has no 'bind' or 'preferred-many' policy; NumaError ENOTSUP before Linux 5.17.
  *
  * @example
  * bindBuffer(memory, { mode: 'bind', nodes: [0, 1] });

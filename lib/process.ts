@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { native } from './binding';
-import { callNative, callNativeAsync, NumaError } from './errors';
+import { callNative, callNativeAsync, invalidType, NumaError } from './errors';
 import { memoryNodes } from './topology';
 import { checkNodesHoldPages, checkNodesOnline, nodeListArgument, pidArgument } from './validate';
 
@@ -115,21 +115,30 @@ export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: nu
 export type MappingKind = 'heap' | 'stack' | 'anon' | 'file' | 'huge' | 'other';
 
 export interface MappingPlacement {
+  /** The mapping's first address. */
   start: bigint;
+  /** What the mapping holds: heap, stack, anonymous memory, a file, huge pages or other. */
   kind: MappingKind;
   /** The policy as numa_maps shows it, e.g. 'default', 'bind:1', 'interleave:0-1'. */
   policy: string;
+  /** The mapped file, for file mappings. */
   file?: string;
+  /** The size of the mapping's pages in KiB (4, or 2048 for huge pages). */
   pageSizeKiB: number;
+  /** Pages of the mapping that are present, on any node. */
   pages: number;
+  /** Present pages per node id. */
   byNode: Map<number, number>;
 }
 
 export interface ProcessPlacement {
+  /** The process (0 for the calling one). */
   pid: number;
+  /** Every mapping of the process, in address order. */
   mappings: MappingPlacement[];
   /** Bytes per node for each kind of mapping, like `numastat -p`. */
   bytesByKind: Record<MappingKind, Map<number, number>>;
+  /** Bytes per node, all kinds together. */
   bytesByNode: Map<number, number>;
 }
 
@@ -145,10 +154,14 @@ function mappingKind(fields: Map<string, string>): MappingKind {
 /**
  * Parses numa_maps text (one line per mapping: address, policy, key=value fields).
  *
+ * @param text - The contents of a /proc/<pid>/numa_maps file.
+ * @throws TypeError for a value that is not a string.
+ *
  * @example
  * const mappings = parseNumaMaps(readFileSync('/proc/self/numa_maps', 'utf8'));
  */
 export function parseNumaMaps(text: string): MappingPlacement[] {
+  if (typeof text !== 'string') throw invalidType('parseNumaMaps', 'text', 'the text of a numa_maps file', text);
   const mappings: MappingPlacement[] = [];
   for (const line of text.split('\n')) {
     const [address, policy, ...rest] = line.trim().split(/\s+/);
@@ -177,6 +190,9 @@ export function parseNumaMaps(text: string): MappingPlacement[] {
 
 /**
  * Where the memory of process `pid` (0 = this one) lives, per mapping and per node, from /proc/<pid>/numa_maps.
+ *
+ * @param pid - The process, 0 for this one.
+ * @throws TypeError/RangeError for an invalid pid; NumaError ENOENT for no such process, EACCES for another user's process without ptrace access.
  *
  * @example
  * console.log(processPlacement(child.pid).bytesByNode); // Map { 0 => bytes, 1 => bytes }

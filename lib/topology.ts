@@ -1,24 +1,30 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from './binding';
-import { callNative, invalidRange } from './errors';
+import { callNative, invalidRange, invalidType } from './errors';
 
 const NODE_ROOT = '/sys/devices/system/node';
 
 export interface NumaNode {
+  /** The node id the kernel uses. */
   id: number;
+  /** Its online CPUs. */
   cpus: number[];
   /** Bytes. */
   memTotal: number;
   /** Bytes. */
   memFree: number;
+  /** Whether it has CPUs (a CXL or HBM node may have none). */
   hasCpu: boolean;
+  /** Whether it has memory (a node of CPUs only has none: its memory comes from the nearest node). */
   hasMemory: boolean;
   /** Relative distance to every online node by id (10 = local), from the firmware's SLIT. */
   distances: Record<number, number>;
 }
 
 export interface Topology {
+  /** The base page size in bytes. */
   pageSize: number;
+  /** Every online node. */
   nodes: NumaNode[];
   /** Node ids the kernel has online. */
   online: number[];
@@ -33,10 +39,15 @@ export interface Topology {
 /**
  * Parses the kernel's list format: "0-3,8,10-11" → [0,1,2,3,8,10,11].
  *
+ * @param text - A list such as `0-3,8`.
+ * @throws TypeError for a value that is not a string; RangeError for text that is not such a list.
+ *
  * @example
  * parseIdList('0-3,8'); // [0, 1, 2, 3, 8]
  */
 export function parseIdList(text: string): number[] {
+  if (typeof text !== 'string') throw invalidType('parseIdList', 'text', 'a list such as 0-3,8', text);
+  if (!/^\s*(\d+(-\d+)?(,\d+(-\d+)?)*)?\s*$/.test(text)) throw invalidRange('parseIdList', 'text', 'a list such as 0-3,8', text);
   const ids: number[] = [];
   for (const part of text.trim().split(',')) {
     if (part === '') continue;
@@ -93,6 +104,8 @@ function readNode(id: number, online: number[], withCpu: Set<number>, withMemory
 
 /**
  * The machine's NUMA topology as this process sees it, read from sysfs and procfs.
+ *
+ * @throws NumaError ENOTSUP when the native addon is not available (see capabilities()).
  *
  * @example
  * for (const node of topology().nodes) console.log(node.id, node.cpus, node.memFree, node.distances);

@@ -8,13 +8,22 @@ import t from 'tap';
 import { checkedOnHost } from './helpers';
 import * as numaplace from '../lib/index';
 
+interface Comment {
+  summary?: unknown[];
+  blockTags?: { tag: string }[];
+}
+
 interface Reflection {
   name: string;
   kind: number;
-  signatures?: { comment?: { summary?: unknown[]; blockTags?: { tag: string }[] } }[];
+  comment?: Comment;
+  children?: Reflection[];
+  signatures?: { comment?: Comment; parameters?: { name: string; comment?: Comment }[] }[];
 }
 
 const FUNCTION = 64;
+const INTERFACE = 256;
+const PROPERTY = 1024;
 const ROOT = path.join(__dirname, '..');
 
 t.test('typedoc builds the reference; every function is described with an example', async (t) => {
@@ -32,5 +41,15 @@ t.test('typedoc builds the reference; every function is described with an exampl
     const comments = (fn.signatures ?? []).map((signature) => signature.comment);
     t.ok(comments.some((comment) => (comment?.summary?.length ?? 0) > 0), `${fn.name} has a description`);
     t.ok(comments.some((comment) => comment?.blockTags?.some((tag) => tag.tag === '@example')), `${fn.name} has an example`);
+    t.ok(comments.some((comment) => comment?.blockTags?.some((tag) => tag.tag === '@throws')), `${fn.name} says what it throws`);
+    const parameters = (fn.signatures ?? []).flatMap((signature) => signature.parameters ?? []);
+    for (const name of new Set(parameters.map((parameter) => parameter.name))) {
+      const described = parameters.some((parameter) => parameter.name === name && (parameter.comment?.summary?.length ?? 0) > 0);
+      t.ok(described, `${fn.name}: @param ${name}`);
+    }
+  }
+  for (const shape of api.children.filter((child) => child.kind === INTERFACE)) {
+    const undescribed = (shape.children ?? []).filter((field) => field.kind === PROPERTY && !(field.comment?.summary?.length ?? 0)).map((field) => field.name);
+    t.same(undescribed, [], `every field of ${shape.name} is described`);
   }
 });
