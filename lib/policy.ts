@@ -127,8 +127,8 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
   if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
-  checkPolicyNodes(fn, spec, policy, 'mbind');
   if (moveAll) checkMoveAllowed(fn, 'mbind');
+  checkPolicyNodes(fn, spec, policy, 'mbind');
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
   try {
     callNative(fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>

@@ -55,7 +55,7 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
   const twice = from.find((node, index) => from.indexOf(node) !== index);
   if (twice !== undefined) throw new RangeError(`${fn}: node ${twice} is in \`fromNodes\` twice; its pages can move to one node only`);
   checkNodesOnline(fn, from, 'migrate_pages');
-  checkNodesHoldPages(fn, to, 'migrate_pages');
+  checkNodesHoldPages(fn, to, 'migrate_pages', false);
   const steps = migrationSteps(fn, target, from, to);
   // Only pairs of a node with itself: one call still checks the process and the permission.
   if (steps.length === 0) steps.push({ from: from[0], to: from[0] });

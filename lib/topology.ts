@@ -71,6 +71,11 @@ function processStatusList(field: string): number[] {
   return match ? parseIdList(match[1]) : [];
 }
 
+/** The nodes this process's cpuset lets it allocate on (Mems_allowed_list). */
+export function allowedMemoryNodes(): number[] {
+  return processStatusList('Mems_allowed_list');
+}
+
 /** Online node ids; falls back to [0] where the kernel has no NUMA support compiled in. */
 export function onlineNodes(): number[] {
   try {
@@ -120,7 +125,7 @@ export function topology(): Topology {
     nodes: online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory)),
     online,
     possible: readIdList(`${NODE_ROOT}/possible`),
-    allowedMems: processStatusList('Mems_allowed_list'),
+    allowedMems: allowedMemoryNodes(),
     allowedCpus: processStatusList('Cpus_allowed_list'),
   };
 }

@@ -10,7 +10,7 @@ import type { NativePolicy } from '../types/binding';
 import { capabilities } from './capabilities';
 import { invalidRange, invalidType, NumaError } from './errors';
 import { MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, POLICY_MODES, type PolicyMode } from './mempolicy';
-import { memoryNodes, onlineNodes, topology } from './topology';
+import { allowedMemoryNodes, memoryNodes, onlineNodes, topology } from './topology';
 
 /** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type MemoryView = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
@@ -174,11 +174,16 @@ export function checkNodesOnline(fn: string, nodes: Iterable<number>, syscall: s
   }
 }
 
-/** Throws an ENODEV NumaError unless every node is online and has memory. */
-export function checkNodesHoldPages(fn: string, nodes: Iterable<number>, syscall: string): void {
+/**
+ * Throws an ENODEV NumaError unless every node is online and has memory, and
+ * an EACCES one for a node outside this process's cpuset (`inCpuset`; not for
+ * moving another process, whose cpuset is its own).
+ */
+export function checkNodesHoldPages(fn: string, nodes: Iterable<number>, syscall: string, inCpuset = true): void {
   const unique = new Set(nodes);
   checkNodesOnline(fn, unique, syscall);
   const withMemory = memoryNodes();
+  const allowed = inCpuset ? allowedMemoryNodes() : withMemory;
   for (const node of unique) {
     if (!withMemory.includes(node)) {
       throw new NumaError(`${fn}: node ${node} has no memory (ENODEV); nodes with memory: ${withMemory.join(', ')}`, {
@@ -186,16 +191,24 @@ export function checkNodesHoldPages(fn: string, nodes: Iterable<number>, syscall
         syscall,
       });
     }
+    if (!allowed.includes(node)) {
+      throw new NumaError(
+        `${fn}: node ${node} is outside this process's cpuset (EACCES); it may use nodes ${allowed.join(', ')} (Mems_allowed_list in /proc/self/status)`,
+        { errno: -constants.errno.EACCES, syscall },
+      );
+    }
   }
 }
 
 /**
- * The nodes of a policy must be online and have memory, whatever the mode
- * (the kernel's answers differ by mode: EINVAL for some, silence for others);
+ * The nodes of a policy must be online, have memory and be in the cpuset,
+ * whatever the mode (the kernel's answers differ by mode: EINVAL for some,
+ * silence for others);
  * cpuset-relative node numbers (relativeNodes) are indexes, not nodes.
  */
-export function checkPolicyNodes(fn: string, spec: { relativeNodes?: boolean }, policy: NativePolicy, syscall: string): void {
-  if (!spec.relativeNodes) checkNodesHoldPages(fn, policy.nodes, syscall);
+export function checkPolicyNodes(fn: string, spec: { relativeNodes?: boolean; staticNodes?: boolean }, policy: NativePolicy, syscall: string): void {
+  // Static nodes may lie outside the cpuset: the kernel uses them once the cpuset includes them.
+  if (!spec.relativeNodes) checkNodesHoldPages(fn, policy.nodes, syscall, !spec.staticNodes);
 }
 
 /** moveAll (MPOL_MF_MOVE_ALL) needs CAP_SYS_NICE: an EPERM that says so, before the kernel's bare one. */

@@ -12,7 +12,7 @@ const entry = JSON.stringify(require.resolve('../dist/index.js'));
 const startMigration = `
   const numaplace = require(${entry});
   const memory = numaplace.allocLocal(64 * 2 ** 20);
-  const migration = numaplace.migrateBuffer(memory, numaplace.currentCpu().node, { prefault: true, chunkPages: 512 });
+  const migration = numaplace.migrateBuffer(memory, numaplace.nearestMemoryNode(numaplace.currentCpu().node), { prefault: true, chunkPages: 512 });
 `;
 
 function runChild(script: string) {
@@ -34,7 +34,7 @@ t.test('terminating a worker thread while its migrateBuffer is in flight', async
       const code = await worker.terminate();
       // The main thread's addon still works after the worker's environment is gone.
       const buffer = Buffer.alloc(4 * numaplace.topology().pageSize, 1);
-      const { moved, alreadyOnNode } = await numaplace.migrateBuffer(buffer, numaplace.currentCpu().node);
+      const { moved, alreadyOnNode } = await numaplace.migrateBuffer(buffer, numaplace.nearestMemoryNode(numaplace.currentCpu().node));
       console.log(JSON.stringify({ seen, code, handled: moved + alreadyOnNode }));
     });
   `);

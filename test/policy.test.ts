@@ -163,7 +163,7 @@ t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function",
   const script = `
     const n = require(${JSON.stringify(require.resolve('../dist/index.js'))});
     const buffer = Buffer.alloc(8192, 1);
-    const node = n.currentCpu().node;
+    const node = n.nearestMemoryNode(n.currentCpu().node);
     const caught = (call) => { try { call(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, syscall: e.syscall, message: e.message }; } };
     console.log(JSON.stringify({
       migrate: caught(() => n.migrateBufferSync(buffer, node, { moveAll: true })),
