@@ -60,8 +60,9 @@ function isNativeSystemError(error: unknown): error is NativeSystemError {
 /**
  * A native system error as a NumaError whose message names the public
  * function, what it was asked and what to do; any other error unchanged.
+ * callNative() uses it; so does a hot path that cannot afford callNative's closures.
  */
-function translate(error: unknown, fn: string, context: string | (() => string)): unknown {
+export function translate(error: unknown, fn: string, context: string | (() => string)): unknown {
   if (!isNativeSystemError(error)) return error;
   const code = getSystemErrorName(error.errno);
   const description = getSystemErrorMap().get(error.errno)?.[1] ?? 'unknown error';
