@@ -23,12 +23,12 @@ t.test('migrating to every node with memory keeps the data and reports each page
   const original = threadAffinity();
   t.teardown(() => pinThread(original));
   for (const node of memoryNodeIds()) {
-    // Run on the target's CPUs where it has some: NUMA balancing, when on, then has no reason to move the
-    // pages away again between the migration and the read-back below.
-    const target = topology().nodes.find((candidate) => candidate.id === node);
-    pinThread(target?.hasCpu ? { node } : original);
+    pinThread(original);
     const before = pageNodes(buffer);
     const report = await migrateBuffer(buffer, node);
+    // Then on the target's CPUs where it has some: NUMA balancing, when on, has no reason to move the
+    // pages away again before the read-back below.
+    if (topology().nodes.find((candidate) => candidate.id === node)?.hasCpu) pinThread({ node });
     t.equal(report.node, node);
     t.equal(report.pages, before.length, 'one entry per page of the span');
     t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for; failed: ${JSON.stringify([...report.failed])}`);
@@ -56,7 +56,9 @@ t.test('sync and async give the same result; status on request', async (t) => {
   // Timing, what NUMA balancing happened to hide, and chunks in flight (the sync form runs one) may differ.
   const comparable = (report: typeof sync) => ({ ...report, elapsedNs: 0, moved: 0, alreadyOnNode: 0, hidden: 0, concurrency: 0 });
   t.same(comparable(async), comparable(sync));
-  t.equal(async.alreadyOnNode, async.pages, 'second move: every page already there');
+  // NUMA balancing may move a page (the first, shared with the allocator's data, is the likeliest) in between.
+  const slack = numaBalancing() ? Math.ceil(async.pages / 100) : 0;
+  t.ok(async.pages - async.alreadyOnNode <= slack, `second move: every page already there (${async.alreadyOnNode} of ${async.pages})`);
   t.equal(checksum(buffer), digest);
 });
 
