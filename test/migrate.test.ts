@@ -16,6 +16,7 @@ import { absentNode, checksum, filledBuffer, freshMemory, memoryNodeIds, numaBal
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
+const sum = (counts: Map<string, number>) => [...counts.values()].reduce((total, count) => total + count, 0);
 
 t.test('migrating to every node with memory keeps the data and reports each page', async (t) => {
   const buffer = filledBuffer(16 * MiB);
@@ -170,5 +171,10 @@ t.test('the async path keeps the memory alive when the caller drops it', async (
   const pending = Array.from({ length: 20 }, () => migrateBuffer(filledBuffer(2 * MiB).buffer, node));
   (globalThis as { gc?: () => void }).gc?.();
   const reports = await Promise.all(pending);
-  t.ok(reports.every((report) => report.failed.size === 0 && report.pages > 0), 'every migration completed');
+  // Memory freed under a move would show as pages the kernel cannot find (EFAULT, ENOENT). With NUMA
+  // balancing on, a page busy at that moment or moved back at once is an honest EBUSY or NOT_MOVED.
+  const allowed = numaBalancing() ? ['EBUSY', 'NOT_MOVED'] : [];
+  const failures = reports.flatMap((report) => [...report.failed.keys()]).filter((code) => !allowed.includes(code));
+  t.same(failures, [], `every migration completed: ${JSON.stringify(reports.map((report) => [report.pages, [...report.failed]]))}`);
+  t.ok(reports.every((report) => report.pages > 0 && report.moved + report.alreadyOnNode + report.notPresent + sum(report.failed) === report.pages));
 });
