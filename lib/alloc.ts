@@ -27,7 +27,8 @@ function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOpt
 
 /**
  * Page-aligned memory whose pages are all allocated on `node` (MPOL_BIND set
- * before the first touch), unmapped when collected.
+ * before the first touch), unmapped when collected. From one huge page up
+ * (2 MiB on x86-64) it starts on a huge-page boundary.
  *
  * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
  * @param node - A node with memory.
@@ -44,7 +45,8 @@ export function allocOnNode(size: number, node: number, options?: AllocOptions):
 }
 
 /**
- * Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE).
+ * Page-aligned memory whose pages are spread round-robin over `nodes` (MPOL_INTERLEAVE); from
+ * one huge page up it starts on a huge-page boundary.
  *
  * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
  * @param nodes - Nodes with memory, at least one.
@@ -61,7 +63,8 @@ export function allocInterleaved(size: number, nodes: number[], options?: AllocO
 }
 
 /**
- * Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL).
+ * Page-aligned memory allocated on the node of the CPU that first touches each page (MPOL_LOCAL);
+ * from one huge page up it starts on a huge-page boundary.
  *
  * @param size - Bytes, rounded up to whole pages (at most 2^47 - 1).
  * @param options - `hugePages`, `arrayBuffer`.

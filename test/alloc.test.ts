@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
+import { native } from '../lib/binding';
 import { allocInterleaved, allocLocal, allocOnNode, bufferPolicy, pageNodes, topology } from '../lib/index';
 import { absentNode, checkedOnHost, childEnv, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
 
@@ -30,6 +32,28 @@ t.test('ArrayBuffer form, odd sizes, local and interleaved', async (t) => {
   t.equal(bufferPolicy(local).mode, 'local');
   const spread = allocInterleaved(MiB, memoryNodeIds(), { hugePages: false });
   t.equal(bufferPolicy(spread).mode, 'interleave');
+});
+
+const hugePageFile = '/sys/kernel/mm/transparent_hugepage/hpage_pmd_size';
+const noHugePages = !existsSync(hugePageFile) && 'no transparent huge pages in this kernel';
+t.test('from one huge page up, memory starts on a huge-page boundary; the spare reservation is returned', { skip: noHugePages }, async (t) => {
+  const huge = BigInt(readFileSync(hugePageFile, 'utf8').trim());
+  const node = memoryNodeIds()[0];
+  const mappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ')[0].split('-').map((hex) => BigInt(`0x${hex}`)));
+  for (const [what, memory] of [
+    ['allocOnNode, 2 huge pages and a page', allocOnNode(2 * Number(huge) + PAGE, node)],
+    ['allocLocal, 1 huge page', allocLocal(Number(huge))],
+    ['allocInterleaved, 3 huge pages', allocInterleaved(3 * Number(huge), [node])],
+  ] as const) {
+    const { address } = native.spanOf(memory);
+    t.equal(address % huge, 0n, `${what}: aligned`);
+    // The mapping (its own: its policy differs from its neighbours') ends where the buffer does.
+    const end = address + BigInt(Math.ceil(memory.length / PAGE) * PAGE);
+    const mapping = mappings().find(([start, stop]) => start <= address && address < stop);
+    t.same(mapping, [address, end], `${what}: the mapping is the buffer's pages, no more`);
+  }
+  const small = allocLocal(3 * PAGE);
+  t.equal(native.spanOf(small).address % BigInt(PAGE), 0n, 'smaller: page-aligned');
 });
 
 t.test('bad arguments and unusable nodes', async (t) => {

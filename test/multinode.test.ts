@@ -200,7 +200,8 @@ t.test('memory-less and CPU-less nodes', async (t) => {
   t.match(cli.stderr, noMemory.message, 'the CLI says the same');
   const report = await migrateBuffer(buffer, cpuLess.id);
   t.same(report.failed, new Map());
-  t.same(tally(pageNodes(buffer)), { [cpuLess.id]: report.pages }, `all pages on CPU-less node ${cpuLess.id}`);
+  const where = tally(pageNodes(buffer));
+  t.same(where, { [cpuLess.id]: report.pages }, `all pages on CPU-less node ${cpuLess.id}: ${JSON.stringify(where)}`);
 });
 
 /** A child process with 96 MiB written on node `big` and 16 MiB on node `small`; resolves once they are. */

@@ -1,13 +1,47 @@
 #include "alloc.h"
 
 #include <cerrno>
+#include <cstdint>
+#include <fstream>
 #include <sys/mman.h>
 
 namespace numa {
+namespace {
+
+// The size of a transparent huge page (PMD), or 0 without THP.
+size_t huge_page_size() {
+  static const size_t size = [] {
+    size_t bytes = 0;
+    std::ifstream("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") >> bytes;
+    return bytes;
+  }();
+  return size;
+}
+
+// Maps `length` bytes; from one huge page up, starting on a huge-page
+// boundary, as Linux 6.7+ does by itself: on older kernels a huge page would
+// straddle every 2 MiB mark of the buffer, and moving either side of such a
+// mark moves the whole huge page, bytes of the other side with it.
+void* map_aligned(size_t length) {
+  constexpr int kProtection = PROT_READ | PROT_WRITE;
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS;
+  size_t huge = huge_page_size();
+  if (huge == 0 || length < huge) return mmap(nullptr, length, kProtection, kFlags, -1, 0);
+  void* reserved = mmap(nullptr, length + huge, kProtection, kFlags, -1, 0);
+  if (reserved == MAP_FAILED) return MAP_FAILED;
+  uintptr_t start = reinterpret_cast<uintptr_t>(reserved);
+  uintptr_t aligned = (start + huge - 1) & ~uintptr_t(huge - 1);
+  if (aligned > start) munmap(reserved, aligned - start);
+  size_t tail = start + length + huge - (aligned + length);
+  if (tail > 0) munmap(reinterpret_cast<void*>(aligned + length), tail);
+  return reinterpret_cast<void*>(aligned);
+}
+
+}  // namespace
 
 int map_with_policy(size_t bytes, const Policy& policy, HugePages huge_pages, void** address) {
   size_t length = (bytes + page_size() - 1) / page_size() * page_size();
-  void* mapped = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapped = map_aligned(length);
   if (mapped == MAP_FAILED) return -errno;
   PageSpan span = {reinterpret_cast<uintptr_t>(mapped), length / page_size()};
   int err = bind_range(span, policy, 0);
