@@ -5,7 +5,9 @@
 #include <climits>
 #include <fcntl.h>
 #include <iterator>
+#include <mutex>
 #include <new>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -24,11 +26,43 @@ namespace {
 // of 4 KiB pages needs 192 KiB of arrays) without measurable extra syscall cost.
 constexpr size_t kChunkPages = 16384;
 
+// The arrays of a thread's move_pages calls, kept from one call to the next:
+// new arrays of this size are new mappings each time, and their page faults
+// (in our writes and in the kernel's) cost a migration ~20 ns per page, more
+// than all of numaplace's other work (benchmarks/suites/overhead.js). At most
+// 320 KiB per thread that ever moved or queried a large range.
+template <typename T>
+T* kept_array(std::vector<T>& array, size_t count) {
+  if (array.size() < count) array.resize(count);
+  return array.data();
+}
+
 bool kernel_says_absent(int32_t status) { return status == -ENOENT || status == -EFAULT; }
 
+// /proc/self/pagemap, opened once per process: an open is a path walk and a
+// new procfs file, three times the cost of the 1-page move_pages query it
+// would accompany on kernels that need the zero-page scan. A forked child
+// drops it (it shows the pages of the process that opened it) and opens its own.
+std::mutex pagemap_lock;
+int pagemap = -1;
+
+int pagemap_fd() {
+  std::lock_guard<std::mutex> hold(pagemap_lock);
+  if (pagemap < 0) {
+    static const bool forget_in_children = pthread_atfork(nullptr, nullptr, [] {
+      if (pagemap >= 0) close(pagemap);
+      pagemap = -1;
+    }) == 0;
+    if (!forget_in_children) return -ENOMEM;  // pthread_atfork's only error
+    pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pagemap < 0) return -errno;
+  }
+  return pagemap;
+}
+
 int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
-  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+  int fd = pagemap_fd();
+  if (fd < 0) return fd;
   size_t want = count * sizeof(uint64_t);
   off_t offset = off_t(first_page / page_size() * sizeof(uint64_t));
   char* out = reinterpret_cast<char*>(entries);
@@ -44,7 +78,6 @@ int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
     offset += got;
     want -= size_t(got);
   }
-  close(fd);
   return result;
 }
 
@@ -124,12 +157,13 @@ int32_t status_of_read_page(size_t bytes, int advice) {
   return status;
 }
 
-// When pages of a chunk were left behind with an error (busy: locked, under
-// writeback, being migrated by another thread or collapsed into a huge page;
-// or hidden by NUMA balancing) the chunk is offered again. Waits double from
-// 1 ms, about a second in all. A page the kernel reported moved but is
-// elsewhere (a huge page whose subpages target different nodes) would not
-// settle: not retried.
+// When pages of a chunk were left behind the chunk is offered again: at once
+// for pages NUMA balancing hid from the move (faulted back in first); after a
+// wait for busy pages (locked, under writeback, being migrated by another
+// thread or collapsed into a huge page), doubling from 1 ms, about a second in
+// all. Not retried: a target out of memory, and a page the kernel reported
+// moved that is elsewhere (a huge page whose subpages target different nodes),
+// which would not settle.
 constexpr int kMoveAttempts = 11;
 
 void wait_before_attempt(int attempt) {
@@ -148,10 +182,12 @@ constexpr int32_t kUnset = INT32_MIN;
 // node it is on when the kernel gave none.
 int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, const int32_t* before,
                int32_t* status, QueryStats* stats) {
-  std::vector<int32_t> where(chunk.count);
+  thread_local std::vector<int32_t> read_back;
+  int32_t* where = kept_array(read_back, chunk.count);
   bool one_target = std::all_of(nodes, nodes + chunk.count, [&](int32_t node) { return node == nodes[0]; });
+  bool busy = false;
   for (int attempt = 1;; attempt++) {
-    if (attempt > 1) wait_before_attempt(attempt);
+    if (busy) wait_before_attempt(attempt);
     std::fill(status, status + chunk.count, kUnset);
     long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
     if (rc < 0) {
@@ -170,22 +206,27 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
     if (one_target && std::equal(nodes, nodes + chunk.count, status)) return 0;
     // Read back without touching: a fault on a page already on its target
     // could make NUMA balancing move it away again.
-    if (int err = query_nodes(chunk, where.data(), stats)) return err;
+    if (int err = query_nodes(chunk, where, stats)) return err;
     bool worth_retrying = false;
+    busy = false;
     for (size_t i = 0; i < chunk.count; i++) {
       bool unknown = where[i] == kHiddenNodeUnknown;
       bool elsewhere = where[i] >= 0 && where[i] != nodes[i];
       bool kernel_failed = status[i] < 0;  // an errno, or kUnset
       if ((elsewhere || unknown) && kernel_failed) {
-        // Hidden from the move by NUMA balancing (the kernel answered EFAULT
-        // or ENOENT): faulting it back in lets the next attempt move it.
-        if (unknown || kernel_says_absent(status[i])) node_by_fault(chunk.start + i * page_size());
-        worth_retrying = true;
+        if (unknown || kernel_says_absent(status[i])) {
+          // Hidden from the move by NUMA balancing (the kernel answered EFAULT
+          // or ENOENT): faulting it back in lets the next attempt move it.
+          node_by_fault(chunk.start + i * page_size());
+          worth_retrying = true;
+        } else if (status[i] != -ENOMEM) {
+          worth_retrying = busy = true;
+        }
       }
       // Present before or during the move but absent now: in flux (a huge page
       // being collapsed or split, a page another thread is migrating): look again.
-      bool was_present = !kernel_says_absent(status[i]) || before[i] != kNotPresent;
-      worth_retrying |= where[i] == kNotPresent && was_present;
+      bool was_present = !kernel_says_absent(status[i]) || (before && before[i] != kNotPresent);
+      if (where[i] == kNotPresent && was_present) worth_retrying = busy = true;
       bool kernel_error_stands = elsewhere && kernel_failed && status[i] != kUnset;
       // Hidden since the move with its node unreadable: the kernel's own status is the best answer.
       bool kernel_status_stands = unknown && status[i] != kUnset;
@@ -193,9 +234,9 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
     }
     // A page another thread is migrating reads as absent for a moment.
     if (!worth_retrying && attempt < kMoveAttempts) {
-      int in_flux = some_in_flux(chunk, where.data());
+      int in_flux = some_in_flux(chunk, where);
       if (in_flux < 0) return in_flux;
-      worth_retrying = in_flux > 0;
+      worth_retrying = busy = in_flux > 0;
     }
     if (!worth_retrying || attempt == kMoveAttempts) return 0;
   }
@@ -221,11 +262,12 @@ PageSpan span_of(uintptr_t address, size_t length) {
 }
 
 int query_nodes(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages hidden) try {
-  std::vector<void*> addresses(std::min(kChunkPages, span.count));
+  thread_local std::vector<void*> query_addresses;
+  void** addresses = kept_array(query_addresses, std::min(kChunkPages, span.count));
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     PageSpan chunk = {span.start + first * page_size(), std::min(kChunkPages, span.count - first)};
-    fill_addresses(chunk, addresses.data());
-    if (syscall(SYS_move_pages, 0, chunk.count, addresses.data(), nullptr, status + first, 0) < 0)
+    fill_addresses(chunk, addresses);
+    if (syscall(SYS_move_pages, 0, chunk.count, addresses, nullptr, status + first, 0) < 0)
       return -errno;
   }
   if (int err = resolve_absent(span, status, stats, hidden)) return err;
@@ -236,16 +278,19 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages h
 
 int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before,
                   int32_t* status, QueryStats* stats) try {
-  std::vector<void*> addresses(std::min(kChunkPages, span.count));
-  std::vector<int32_t> nodes(addresses.size());
+  thread_local std::vector<void*> move_addresses;
+  thread_local std::vector<int32_t> move_nodes;
+  void** addresses = kept_array(move_addresses, std::min(kChunkPages, span.count));
+  int32_t* nodes = kept_array(move_nodes, std::min(kChunkPages, span.count));
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     PageSpan chunk = {span.start + first * page_size(), std::min(kChunkPages, span.count - first)};
-    fill_addresses(chunk, addresses.data());
+    fill_addresses(chunk, addresses);
     if (targets)
-      std::copy(targets + first, targets + first + chunk.count, nodes.begin());
+      std::copy(targets + first, targets + first + chunk.count, nodes);
     else
-      std::fill(nodes.begin(), nodes.begin() + chunk.count, node);
-    if (int err = move_chunk(chunk, addresses.data(), nodes.data(), flags, before + first, status + first, stats))
+      std::fill(nodes, nodes + chunk.count, node);
+    if (int err = move_chunk(chunk, addresses, nodes, flags, before ? before + first : nullptr,
+                             status + first, stats))
       return err;
   }
   return 0;
@@ -260,8 +305,8 @@ bool kernel_reports_zero_page_node() {
 }
 
 int mark_zero_pages(PageSpan span, int32_t* status) {
-  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+  int fd = pagemap_fd();
+  if (fd < 0) return fd;
   page_region regions[64];
   pm_scan_arg scan = {};
   scan.size = sizeof scan;
@@ -286,7 +331,6 @@ int mark_zero_pages(PageSpan span, int32_t* status) {
     if (scan.walk_end <= scan.start) break;  // no progress: never loop forever
     scan.start = scan.walk_end;
   }
-  close(fd);
   return result;
 }
 

@@ -45,8 +45,8 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
                 HiddenPages hidden = HiddenPages::kLookUp);
 
 // Moves page i to targets[i] (or every page to `node` when targets is null).
-// before[i]: its status from query_nodes just before (a page present then and
-// absent after the move is in flux, and looked at again).
+// before[i], or null: its status from query_nodes just before (a page present
+// then and absent after the move is in flux, and looked at again).
 // status[i]: the node the page is on afterwards (read back from the kernel),
 // or a negative errno: kNotPresent, or the kernel's reason for a page left
 // on another node. `flags` are MPOL_MF_* bits. Busy pages are retried.
