@@ -4,7 +4,7 @@
 // benchmarks/results/<label>.json and .svg and printed as a table.
 //   --quick            fewer sizes and repetitions
 //   --label <name>     results file name (default: host, or vm-<topology> in the QEMU guest)
-//   --only <suites>    comma-separated: migration,query,latency
+//   --only <suites>    comma-separated: overhead,migration,query,latency
 //   --build-only       build the raw C baselines and stop (vm.js does, before a guest run)
 // In the QEMU guest the results go to the console for vm.js to save.
 const { spawnSync } = require('node:child_process');
@@ -17,6 +17,7 @@ const { meets } = require('./chart');
 const { printForHost, saveResults } = require('./results');
 const { latencySuite } = require('./suites/latency');
 const { migrationSuite } = require('./suites/migration');
+const { overheadSuite } = require('./suites/overhead');
 const { querySuite } = require('./suites/query');
 
 const RAW = path.join(__dirname, 'raw');
@@ -76,7 +77,7 @@ async function main() {
   if (!capabilities().supported) throw new Error(`numaplace cannot run here: ${capabilities().reason}`);
   const raw = require(RAW_ADDON);
   const label = values.label ?? (process.env.NUMAPLACE_VM_TOPOLOGY ? `vm-${process.env.NUMAPLACE_VM_TOPOLOGY}` : 'host');
-  const only = new Set((values.only ?? 'migration,query,latency').split(','));
+  const only = new Set((values.only ?? 'overhead,migration,query,latency').split(','));
   const { nodes } = topology();
   const memoryNodes = nodes.filter((node) => node.hasMemory);
   const context = {
@@ -92,7 +93,7 @@ async function main() {
   };
   const figures = [];
   const notes = {};
-  for (const [name, suite] of Object.entries({ migration: migrationSuite, query: querySuite, latency: latencySuite })) {
+  for (const [name, suite] of Object.entries({ overhead: overheadSuite, migration: migrationSuite, query: querySuite, latency: latencySuite })) {
     if (!only.has(name)) continue;
     const note = await suite(context);
     if (note) {

@@ -21,7 +21,7 @@ async function main() {
 
   const { cpu, node } = currentCpu();
   console.log(`running on cpu ${cpu}, node ${node}: moving the buffer there`);
-  const report = await migrateBuffer(buffer, node);
+  const report = await migrateBuffer(buffer, node, { countMoved: true });
   console.log(
     `moved ${report.moved}, already on node ${report.alreadyOnNode}, not present ${report.notPresent}, ` +
       `failed ${JSON.stringify(Object.fromEntries(report.failed))} in ${(report.elapsedNs / 1e6).toFixed(1)} ms`,

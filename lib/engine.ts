@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
+import { increment } from './pages';
 
 export interface Progress {
   /** Pages spanned by the view. */
@@ -35,22 +36,36 @@ function hugePageBytes(): number {
   return hugePageSize;
 }
 
+// Pages per chunk at most when the caller sets none: progress and an abort
+// come at least every 64 MiB of 4 KiB pages.
+const MAX_DEFAULT_CHUNK_PAGES = 16384;
+
 /** chunkPages rounded up to whole huge pages, so no transparent huge page is split between two chunks. */
 export function alignedChunkPages(chunkPages: number): number {
   const perHugePage = Math.max(1, hugePageBytes() / native.pageSize);
   return Math.ceil(chunkPages / perHugePage) * perHugePage;
 }
 
-/** Chunks whose boundaries are at addresses that are multiples of chunkPages pages. */
-export function planChunks(view: Uint8Array, chunkPages: number): Chunk[] {
-  const { address, start, pages } = native.spanOf(view);
+/**
+ * Chunks of chunkPages pages (rounded up to whole huge pages) counted from the
+ * huge page where the span starts, so that every boundary falls between two
+ * huge pages and no huge page is split. Without chunkPages: one chunk per
+ * lane, up to MAX_DEFAULT_CHUNK_PAGES. Every move_pages call has a fixed cost
+ * in the kernel (it first drains every CPU's batches of new pages: ~20 µs a
+ * call on the 2-CPU host), so fewer, larger calls are cheaper.
+ */
+export function planChunks(view: Uint8Array, chunkPages: number | undefined, lanes = 1): Chunk[] {
+  const { address, start, pages } = native.spanOf(view); // once: a native call costs ~2 µs here
+  const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(pages / lanes))));
   const pageSize = BigInt(native.pageSize);
-  const chunkBytes = BigInt(chunkPages) * pageSize;
+  const chunkBytes = BigInt(perChunk) * pageSize;
+  const hugePage = BigInt(Math.max(hugePageBytes(), native.pageSize));
+  const base = (start / hugePage) * hugePage;
   const chunks: Chunk[] = [];
   let first = start;
   const end = start + BigInt(pages) * pageSize;
   while (first < end) {
-    const next = (first / chunkBytes + 1n) * chunkBytes;
+    const next = base + ((first - base) / chunkBytes + 1n) * chunkBytes;
     const last = next < end ? next : end;
     const from = first > address ? Number(first - address) : 0;
     const to = Math.min(view.byteLength, Number(last - address));
@@ -73,47 +88,71 @@ export function defaultConcurrency(): number {
   return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }
 
-/** The per-page results of all chunks done so far, in one pair of arrays over the whole span. */
+/** What the chunks done so far add up to: per-page statuses only when asked for. */
+export interface MigrationTotals {
+  onNode: number;
+  /** Only when the chunks counted moved pages (a query before each move). */
+  moved?: number;
+  notPresent: number;
+  /** Pages elsewhere after the move, by final status (a node id or a negative errno). */
+  failed: Map<number, number>;
+  hidden: number;
+  elapsedNs: number;
+  status?: Int32Array;
+}
+
+/** The results of the chunks done so far: counts summed, statuses (when wanted) placed over the span. */
 export class Assembly {
-  static forChunks(chunks: Chunk[]): Assembly {
-    return new Assembly(chunks.reduce((sum, chunk) => sum + chunk.pages, 0));
+  static forChunks(chunks: Chunk[], wantStatus: boolean): Assembly {
+    return new Assembly(
+      chunks.reduce((sum, chunk) => sum + chunk.pages, 0),
+      wantStatus,
+    );
   }
 
-  readonly before: Int32Array;
-  readonly status: Int32Array;
+  readonly status: Int32Array | undefined;
+  onNode = 0;
+  moved: number | undefined;
+  notPresent = 0;
+  readonly failed = new Map<number, number>();
   hidden = 0;
   done = 0;
   private readonly finished: Chunk[] = [];
 
-  constructor(readonly pages: number) {
-    this.before = new Int32Array(pages);
-    this.status = new Int32Array(pages);
+  constructor(
+    readonly pages: number,
+    wantStatus: boolean,
+  ) {
+    this.status = wantStatus ? new Int32Array(pages) : undefined;
   }
 
   add(chunk: Chunk, result: NativeMigrateResult): void {
-    this.before.set(result.before, chunk.firstPage);
-    this.status.set(result.status, chunk.firstPage);
+    this.onNode += result.onNode;
+    if (result.moved !== undefined) this.moved = (this.moved ?? 0) + result.moved;
+    this.notPresent += result.notPresent;
+    for (const [status, pages] of Object.entries(result.failed)) increment(this.failed, Number(status), pages);
     this.hidden += result.hidden;
+    if (this.status && result.status) this.status.set(result.status, chunk.firstPage);
     this.done += chunk.pages;
     this.finished.push(chunk);
   }
 
-  result(elapsedNs: number): NativeMigrateResult {
-    return { before: this.before, status: this.status, hidden: this.hidden, elapsedNs };
+  result(elapsedNs: number): MigrationTotals {
+    const { onNode, moved, notPresent, failed, hidden, status } = this;
+    return { onNode, moved, notPresent, failed, hidden, elapsedNs, status };
   }
 
   /** The results of the finished chunks only, as if the view were just those pages. */
-  finishedResult(elapsedNs: number): NativeMigrateResult {
-    const pick = (all: Int32Array) => {
-      const picked = new Int32Array(this.done);
-      let offset = 0;
-      for (const chunk of [...this.finished].sort((a, b) => a.firstPage - b.firstPage)) {
-        picked.set(all.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
-        offset += chunk.pages;
-      }
-      return picked;
-    };
-    return { before: pick(this.before), status: pick(this.status), hidden: this.hidden, elapsedNs };
+  finishedResult(elapsedNs: number): MigrationTotals {
+    const all = this.status;
+    if (!all) return this.result(elapsedNs);
+    const picked = new Int32Array(this.done);
+    let offset = 0;
+    for (const chunk of [...this.finished].sort((a, b) => a.firstPage - b.firstPage)) {
+      picked.set(all.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+      offset += chunk.pages;
+    }
+    return { ...this.result(elapsedNs), status: picked };
   }
 }
 

@@ -3,10 +3,10 @@ import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
 import {
   Aborted,
-  alignedChunkPages,
   Assembly,
   type Chunk,
   defaultConcurrency,
+  type MigrationTotals,
   planChunks,
   type Progress,
   runChunks,
@@ -15,7 +15,7 @@ import {
 } from './engine';
 import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
 import { callNative, callNativeAsync, NumaError } from './errors';
-import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT } from './pages';
+import { increment, PAGE_HIDDEN } from './pages';
 import {
   booleanOption,
   byteView,
@@ -38,8 +38,15 @@ export interface MigrateOptions {
   /** Include the per-page move_pages status array in the report. */
   status?: boolean;
   /**
-   * Pages per chunk (default 4096), rounded up to whole transparent huge pages. Chunks are the unit of
-   * progress, cancellation and parallel work.
+   * Tell moved pages from pages already on the node (`moved`, `alreadyOnNode`): the kernel's answer
+   * is the same for both, so this queries every page before the move, a second walk of the range
+   * that costs about as much as a move of pages already in place.
+   */
+  countMoved?: boolean;
+  /**
+   * Pages per chunk, rounded up to whole transparent huge pages. Chunks are the unit of progress,
+   * cancellation and parallel work. Default: the span split evenly over the chunks in flight, at most
+   * 16384 pages (each chunk is one move_pages call, which has a fixed cost in the kernel).
    */
   chunkPages?: number;
   /** Called after each chunk with the pages of the span and how many are done. */
@@ -60,11 +67,13 @@ export interface MigrationReport {
   node: number;
   /** Pages spanned by the view, including partial first and last pages shared with other data. */
   pages: number;
-  /** Pages that were on another node and are now on `node`. */
-  moved: number;
-  /** Pages that were on `node` already. */
-  alreadyOnNode: number;
-  /** Pages with no page of their own yet (never written); use `prefault` to move them too. */
+  /** Pages on `node` after the move: moved there, or there already. */
+  onNode: number;
+  /** With `countMoved`: pages that were on another node and are now on `node`. */
+  moved?: number;
+  /** With `countMoved`: pages that were on `node` already. */
+  alreadyOnNode?: number;
+  /** Pages with no page of their own (never written, or only the zero page); use `prefault` to move them too. */
   notPresent: number;
   /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …) or NOT_MOVED. */
   failed: Map<string, number>;
@@ -102,14 +111,13 @@ interface Request {
   node: number;
   flags: number;
   prefault: boolean;
+  countMoved: boolean;
   wantStatus: boolean;
   chunks: Chunk[];
   concurrency: number;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
 }
-
-const DEFAULT_CHUNK_PAGES = 4096;
 
 function migrationRequest(
   fn: string,
@@ -120,10 +128,11 @@ function migrationRequest(
 ): Request {
   const view = byteView(value, fn);
   const target = nodeArgument(node, fn);
-  const { prefault, moveAll, status, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
+  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
-  const pagesPerChunk = positiveIntegerOption(chunkPages, fn, 'chunkPages', DEFAULT_CHUNK_PAGES);
-  const chunks = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => planChunks(view, alignedChunkPages(pagesPerChunk)));
+  const lanes = parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1;
+  const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
+  const chunks = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => planChunks(view, pagesPerChunk, lanes));
   const all = booleanOption(moveAll, fn, 'moveAll');
   if (all) checkMoveAllowed(fn, 'move_pages');
   return {
@@ -132,9 +141,10 @@ function migrationRequest(
     node: target,
     flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
+    countMoved: booleanOption(countMoved, fn, 'countMoved'),
     wantStatus: booleanOption(status, fn, 'status'),
     chunks,
-    concurrency: parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1,
+    concurrency: lanes,
     onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
     signal: signalOption(signal, fn),
   };
@@ -180,29 +190,20 @@ function failureCode(status: number): string {
   return status < 0 ? getSystemErrorName(status) : NOT_MOVED;
 }
 
-function migrationReport(request: Request, result: NativeMigrateResult): MigrationReport {
-  const { before, status } = result;
-  let moved = 0;
-  let alreadyOnNode = 0;
-  let notPresent = 0;
+function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
   const failed = new Map<string, number>();
-  for (let page = 0; page < status.length; page++) {
-    if (before[page] === PAGE_NOT_PRESENT) notPresent++;
-    else if (status[page] !== request.node) {
-      increment(failed, failureCode(status[page]));
-    } else if (before[page] === request.node) alreadyOnNode++;
-    else moved++;
-  }
+  for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
+  const { onNode, moved, notPresent, hidden, status, elapsedNs } = totals;
   return {
     node: request.node,
-    pages: status.length,
-    moved,
-    alreadyOnNode,
+    pages,
+    onNode,
+    ...(moved !== undefined ? { moved, alreadyOnNode: onNode - moved } : {}),
     notPresent,
     failed,
-    hidden: result.hidden,
-    ...(request.wantStatus ? { status } : {}),
-    elapsedNs: result.elapsedNs,
+    hidden,
+    ...(status ? { status } : {}),
+    elapsedNs,
     method: 'move_pages',
     chunks: request.chunks.length,
     concurrency: Math.min(request.concurrency, request.chunks.length),
@@ -221,7 +222,7 @@ function elapsedSince(started: bigint): number {
 /** An abort becomes a MigrationAbortedError reporting the chunks that ran. */
 function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown): never {
   if (!(error instanceof Aborted)) throw error;
-  const partial = migrationReport(request, assembly.finishedResult(elapsedSince(started)));
+  const partial = migrationReport(request, assembly.done, assembly.finishedResult(elapsedSince(started)));
   throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
 }
 
@@ -236,26 +237,26 @@ function runOptions(request: Request): RunOptions {
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, chunkPages, concurrency, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, chunkPages, concurrency, onProgress, signal.
  * @throws TypeError/RangeError (rejections) for invalid arguments; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; MigrationAbortedError when `signal` aborts it.
  *
  * @example
  * const report = await migrateBuffer(buffer, 1);
- * console.log(report.moved, report.failed); // pages moved, Map { code => pages } left behind
+ * console.log(report.onNode, report.failed); // pages on node 1, Map { code => pages } left behind
  */
 export async function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
   const request = migrationRequest('migrateBuffer', view, node, options, true);
   checkEmptyView('migrateBuffer', request);
   const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks);
+  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
   const move = (chunk: Chunk) =>
-    callMoveAsync(request.fn, request.view, [request.node], () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault));
+    callMoveAsync(request.fn, request.view, [request.node], () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
   try {
     await runChunks(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
     rethrowChunkError(request, assembly, started, error);
   }
-  return migrationReport(request, assembly.result(elapsedSince(started)));
+  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
 }
 
 /**
@@ -263,26 +264,26 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, chunkPages, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, chunkPages, onProgress, signal.
  * @throws The errors of migrateBuffer(), thrown.
  *
  * @example
- * const { moved, notPresent } = migrateBufferSync(buffer, 1, { prefault: true });
+ * const { moved, alreadyOnNode } = migrateBufferSync(buffer, 1, { countMoved: true });
  */
 export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
   const fn = 'migrateBufferSync';
   const request = migrationRequest(fn, view, node, options, false);
   checkEmptyView(fn, request);
   const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks);
+  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
   const move = (chunk: Chunk) =>
-    callMove(fn, request.view, [request.node], () => native.migrate(chunk.view, request.node, request.flags, request.prefault));
+    callMove(fn, request.view, [request.node], () => native.migrate(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
   try {
     runChunksSync(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
     rethrowChunkError(request, assembly, started, error);
   }
-  return migrationReport(request, assembly.result(elapsedSince(started)));
+  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
 }
 
 export interface MovePagesOptions {
@@ -305,6 +306,12 @@ function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options
   return { view, targets, flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
 }
 
+/** Per-page targets always come back with their statuses. */
+function perPageStatus(result: NativeMigrateResult): Int32Array {
+  if (!result.status) throw new Error('numaplace: the addon returned no statuses for per-page targets');
+  return result.status;
+}
+
 /**
  * Low level: moves page i of the span to `targets[i]` on the libuv pool and
  * resolves to the kernel's per-page status (node id or negative errno).
@@ -321,9 +328,9 @@ function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options
 export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
   const request = movePagesRequest('movePages', view, targets, options);
   const moved = await callMoveAsync('movePages', request.view, request.targets, () =>
-    native.migrateAsync(request.view, request.targets, request.flags, false),
+    native.migrateAsync(request.view, request.targets, request.flags, false, false, true),
   );
-  return moved.status;
+  return perPageStatus(moved);
 }
 
 /**
@@ -339,5 +346,6 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
  */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
   const request = movePagesRequest('movePagesSync', view, targets, options);
-  return callMove('movePagesSync', request.view, request.targets, () => native.migrate(request.view, request.targets, request.flags, false)).status;
+  const moved = callMove('movePagesSync', request.view, request.targets, () => native.migrate(request.view, request.targets, request.flags, false, false, true));
+  return perPageStatus(moved);
 }

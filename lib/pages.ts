@@ -108,8 +108,8 @@ export interface Placement {
   nodeUnknown: number;
 }
 
-export function increment<K>(counts: Map<K, number>, key: K): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+export function increment<K>(counts: Map<K, number>, key: K, by = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
 }
 
 /**

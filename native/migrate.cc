@@ -1,7 +1,9 @@
-// Glue for lib/migrate.ts: migrate(view, target, flags, prefault) and
-// migrateAsync(...) -> Promise move the pages of a view to one node (target: a
-// node id) or page by page (target: an Int32Array with one node per page).
-// Result: { before: Int32Array, status: Int32Array, hidden, elapsedNs }.
+// Glue for lib/migrate.ts: migrate(view, target, flags, prefault, countMoved,
+// wantStatus) and migrateAsync(...) -> Promise move the pages of a view to one
+// node (target: a node id) or page by page (target: an Int32Array with one
+// node per page). Result: { onNode, moved?, notPresent, failed: { status:
+// pages }, hidden, elapsedNs, status? } (the counts for a node id only; status
+// when wanted, always for per-page targets).
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -25,21 +27,36 @@ class MigrationJob {
       request_.targets = args.int32s(1, "target", request_.span.count);
     request_.flags = args.move_flags(2, "flags");
     request_.prefault = args.boolean(3, "prefault");
+    request_.count_moved = args.boolean(4, "countMoved");
+    want_status_ = args.boolean(5, "wantStatus") || !request_.targets.empty();
   }
 
   void execute() {
-    before_.resize(request_.span.count);
-    status_.resize(request_.span.count);
-    outcome_ = numa::migrate(request_, before_.data(), status_.data());
+    if (want_status_) {
+      status_.resize(request_.span.count);
+      outcome_ = numa::migrate(request_, status_.data());
+      return;
+    }
+    // Only counted: the statuses go to this thread's kept array (see numa/pages.cc for why).
+    thread_local std::vector<int32_t> counted;
+    if (counted.size() < request_.span.count) counted.resize(request_.span.count);
+    outcome_ = numa::migrate(request_, counted.data());
   }
 
   Napi::Value settle(Napi::Env env) const {
     if (outcome_.error) throw system_error(env, outcome_.error, outcome_.syscall);
+    auto number = [&](size_t value) { return Napi::Number::New(env, double(value)); };
     Napi::Object result = Napi::Object::New(env);
-    result.Set("before", int32_array(env, before_));
-    result.Set("status", int32_array(env, status_));
-    result.Set("hidden", Napi::Number::New(env, double(outcome_.stats.hidden)));
-    result.Set("elapsedNs", Napi::Number::New(env, double(outcome_.elapsed_ns)));
+    const numa::MigrationCounts& counts = outcome_.counts;
+    result.Set("onNode", number(counts.on_node));
+    if (request_.count_moved) result.Set("moved", number(counts.moved));
+    result.Set("notPresent", number(counts.not_present));
+    Napi::Object failed = Napi::Object::New(env);
+    for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), number(pages));
+    result.Set("failed", failed);
+    result.Set("hidden", number(outcome_.stats.hidden));
+    result.Set("elapsedNs", number(outcome_.elapsed_ns));
+    if (want_status_) result.Set("status", int32_array(env, status_));
     return result;
   }
 
@@ -51,7 +68,7 @@ class MigrationJob {
   }
 
   numa::Migration request_;
-  std::vector<int32_t> before_;
+  bool want_status_ = false;
   std::vector<int32_t> status_;
   numa::MigrationOutcome outcome_;
 };

@@ -111,7 +111,7 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
   t.ok(counts[1] >= 1 && counts[1] <= 2, `${counts[1]} page(s) counted`);
   t.not(native.queryPages(new Uint8Array(5 * native.pageSize), scratch, counts), scratch, 'a longer span gets a new array');
   const pages = native.spanOf(bytes).pages;
-  t.throws(() => native.migrate(bytes, new Int32Array(pages + 3), 2, false), { name: 'RangeError', message: /^migrate: target must be an Int32Array of \d+ elements, one per page/ });
+  t.throws(() => native.migrate(bytes, new Int32Array(pages + 3), 2, false, false, true), { name: 'RangeError', message: /^migrate: target must be an Int32Array of \d+ elements, one per page/ });
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });

@@ -26,18 +26,19 @@ t.test('migrating to every node with memory keeps the data and reports each page
   for (const node of memoryNodeIds()) {
     pinThread(original);
     const before = pageNodes(buffer);
-    const report = await migrateBuffer(buffer, node);
+    const report = await migrateBuffer(buffer, node, { countMoved: true });
     // Then on the target's CPUs where it has some: NUMA balancing, when on, has no reason to move the
     // pages away again before the read-back below.
     if (topology().nodes.find((candidate) => candidate.id === node)?.hasCpu) pinThread({ node });
     t.equal(report.node, node);
     t.equal(report.pages, before.length, 'one entry per page of the span');
-    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `node ${node}: every page accounted for; failed: ${JSON.stringify([...report.failed])}`);
+    t.equal(report.onNode + report.notPresent, report.pages, `node ${node}: every page accounted for; failed: ${JSON.stringify([...report.failed])}`);
+    t.equal(report.moved! + report.alreadyOnNode!, report.onNode, 'countMoved: on the node = moved + already there');
     t.same(report.failed, new Map(), 'nothing failed');
     // NUMA balancing may move a page between any two queries.
     const slack = numaBalancing() ? Math.ceil(report.pages / 100) : 0;
     const expected = before.filter((entry) => entry === node).length;
-    t.ok(Math.abs(report.alreadyOnNode - expected) <= slack, `alreadyOnNode ${report.alreadyOnNode} matches the query before (${expected})`);
+    t.ok(Math.abs(report.alreadyOnNode! - expected) <= slack, `alreadyOnNode ${report.alreadyOnNode} matches the query before (${expected})`);
     const after = tally(pageNodes(buffer));
     t.ok((after[node] ?? 0) >= report.pages - slack, `all pages read back on node ${node}: ${JSON.stringify(after)}`);
     t.equal(checksum(buffer), digest, 'data unchanged');
@@ -50,8 +51,8 @@ t.test('sync and async give the same result; status on request', async (t) => {
   const node = memoryNodeIds()[0];
   const buffer = filledBuffer(4 * MiB);
   const digest = checksum(buffer);
-  const sync = migrateBufferSync(buffer, node, { status: true });
-  const async = await migrateBuffer(buffer, node, { status: true });
+  const sync = migrateBufferSync(buffer, node, { status: true, countMoved: true });
+  const async = await migrateBuffer(buffer, node, { status: true, countMoved: true });
   t.ok(sync.status instanceof Int32Array);
   t.same(async.status, sync.status);
   // Timing, what NUMA balancing happened to hide, and chunks in flight (the sync form runs one) may differ.
@@ -59,8 +60,24 @@ t.test('sync and async give the same result; status on request', async (t) => {
   t.same(comparable(async), comparable(sync));
   // NUMA balancing may move a page (the first, shared with the allocator's data, is the likeliest) in between.
   const slack = numaBalancing() ? Math.ceil(async.pages / 100) : 0;
-  t.ok(async.pages - async.alreadyOnNode <= slack, `second move: every page already there (${async.alreadyOnNode} of ${async.pages})`);
+  t.ok(async.pages - async.alreadyOnNode! <= slack, `second move: every page already there (${async.alreadyOnNode} of ${async.pages})`);
   t.equal(checksum(buffer), digest);
+});
+
+t.test('telling moved pages from pages already there is opt-in (countMoved): one query before the move', async (t) => {
+  const nodes = memoryNodeIds();
+  const buffer = filledBuffer(64 * PAGE);
+  const first = migrateBufferSync(buffer, nodes[0]);
+  t.notOk('moved' in first || 'alreadyOnNode' in first, 'by default the report has no split');
+  t.equal(first.onNode + first.notPresent + sum(first.failed), first.pages, 'every page accounted for');
+  const target = nodes.at(-1)!;
+  const before = pageNodes(buffer);
+  const counted = migrateBufferSync(buffer, target, { countMoved: true });
+  const slack = numaBalancing() ? 1 : 0;
+  const elsewhere = before.filter((node) => node >= 0 && node !== target).length;
+  t.ok(Math.abs(counted.moved! - elsewhere) <= slack, `moved ${counted.moved}: the pages the query before found elsewhere (${elsewhere})`);
+  t.equal(counted.moved! + counted.alreadyOnNode!, counted.onNode, 'moved + already there = on the node');
+  t.throws(() => migrateBufferSync(buffer, target, { countMoved: 'yes' as unknown as boolean }), { name: 'TypeError', message: /^migrateBufferSync: .*countMoved/ });
 });
 
 t.test('never-written pages are counted as not present unless prefault', async (t) => {
@@ -68,10 +85,10 @@ t.test('never-written pages are counted as not present unless prefault', async (
   const buffer = freshMemory(16 * MiB);
   const report = migrateBufferSync(buffer, node);
   t.equal(report.notPresent, report.pages, 'all pages not present');
-  t.equal(report.moved + report.alreadyOnNode, 0);
+  t.equal(report.onNode, 0);
   const prefaulted = await migrateBuffer(buffer, node, { prefault: true });
   t.equal(prefaulted.notPresent, 0, 'prefault gives every page a page of its own');
-  t.equal(prefaulted.moved + prefaulted.alreadyOnNode, prefaulted.pages);
+  t.equal(prefaulted.onNode, prefaulted.pages);
   t.ok(buffer.every((byte) => byte === 0), 'still all zeros');
 });
 
@@ -84,7 +101,7 @@ t.test('pages only read map the zero page: not present in every report, never mo
   for (const node of memoryNodeIds()) {
     const report = migrateBufferSync(buffer, node, { status: true });
     t.equal(report.notPresent, report.pages - 16, `to node ${node}: read and untouched pages are not present`);
-    t.equal(report.moved + report.alreadyOnNode, 16, `to node ${node}: the 16 written pages moved or were there`);
+    t.equal(report.onNode, 16, `to node ${node}: the 16 written pages moved or were there`);
     t.same(report.failed, new Map(), `to node ${node}: nothing failed`);
     t.same(tally(report.status!.subarray(0, 32)), { [PAGE_NOT_PRESENT]: 32 }, `to node ${node}: status of read pages`);
     t.same(tally(pageNodes(buffer).subarray(0, 32)), { [PAGE_NOT_PRESENT]: 32 }, `to node ${node}: still the zero page`);
@@ -151,7 +168,7 @@ t.test('100 concurrent migrations all resolve with the data intact', async (t) =
   const digests = buffers.map(checksum);
   const reports = await Promise.all(buffers.map((buffer) => migrateBuffer(buffer, node)));
   reports.forEach((report, index) => {
-    t.equal(report.moved + report.alreadyOnNode + report.notPresent, report.pages, `migration ${index} accounted; failed: ${JSON.stringify([...report.failed])}`);
+    t.equal(report.onNode + report.notPresent, report.pages, `migration ${index} accounted; failed: ${JSON.stringify([...report.failed])}`);
   });
   // Placement first: reading the data lets NUMA balancing (when on) move pages toward this CPU.
   const where = tally(Int32Array.from(buffers.flatMap((buffer) => [...pageNodes(buffer)])));
@@ -176,5 +193,5 @@ t.test('the async path keeps the memory alive when the caller drops it', async (
   const allowed = numaBalancing() ? ['EBUSY', 'NOT_MOVED'] : [];
   const failures = reports.flatMap((report) => [...report.failed.keys()]).filter((code) => !allowed.includes(code));
   t.same(failures, [], `every migration completed: ${JSON.stringify(reports.map((report) => [report.pages, [...report.failed]]))}`);
-  t.ok(reports.every((report) => report.pages > 0 && report.moved + report.alreadyOnNode + report.notPresent + sum(report.failed) === report.pages));
+  t.ok(reports.every((report) => report.pages > 0 && report.onNode + report.notPresent + sum(report.failed) === report.pages));
 });

@@ -64,7 +64,7 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
      import numaplace from 'numaplace';
      const b = Buffer.alloc(4096, 1);
      const report = migrateBufferSync(b, pageNodes(b)[0]);
-     console.log(JSON.stringify({ same: numaplace.pageNodes === pageNodes, allOnNode: report.alreadyOnNode === report.pages && report.pages > 0 }));`,
+     console.log(JSON.stringify({ same: numaplace.pageNodes === pageNodes, allOnNode: report.onNode === report.pages && report.pages > 0 }));`,
   );
   t.same(JSON.parse(run(app, process.execPath, ['esm.mjs'], bareEnv)), { same: true, allOnNode: true }, 'named ESM imports work');
   const cli = JSON.parse(run(app, path.join(app, 'node_modules/.bin/numaplace'), ['topology', '--json'], bareEnv));

@@ -5,12 +5,18 @@
 
 
 export interface NativeMigrateResult {
-  /** Node of each page before the move (as queryPages reports it). */
-  before: Int32Array;
-  /** Where each page is after the move (read back), or a negative errno: why it is not on its target. */
-  status: Int32Array;
+  /** Pages on the target node after the move (read back); 0 for per-page targets. */
+  onNode: number;
+  /** Of those, pages that were elsewhere before: only when countMoved queried them first. */
+  moved?: number;
+  /** Pages with no page of their own after the move. */
+  notPresent: number;
+  /** Pages elsewhere after the move, by their final status (a node id or a negative errno). */
+  failed: Record<string, number>;
   hidden: number;
   elapsedNs: number;
+  /** Where each page is after the move (read back), or a negative errno: with wantStatus or per-page targets. */
+  status?: Int32Array;
 }
 
 /** Errors from failed system calls carry these fields (and no message worth parsing). */
@@ -42,12 +48,14 @@ export interface NativeBinding {
   spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
   /** flags: MPOL_MF_MOVE (2) or MPOL_MF_MOVE_ALL (4). */
-  migrate(view: Uint8Array, target: number | Int32Array, flags: number, prefault: boolean): NativeMigrateResult;
+  migrate(view: Uint8Array, target: number | Int32Array, flags: number, prefault: boolean, countMoved: boolean, wantStatus: boolean): NativeMigrateResult;
   migrateAsync(
     view: Uint8Array,
     target: number | Int32Array,
     flags: number,
     prefault: boolean,
+    countMoved: boolean,
+    wantStatus: boolean,
   ): Promise<NativeMigrateResult>;
   /** mbind on the view's whole pages; moveFlags: MPOL_MF_STRICT | MOVE | MOVE_ALL. */
   bindRange(view: Uint8Array, policy: NativePolicy, moveFlags: number): void;

@@ -1,6 +1,8 @@
 #include "migrate.h"
 
+#include <cerrno>
 #include <ctime>
+#include <new>
 
 namespace numa {
 namespace {
@@ -11,9 +13,24 @@ uint64_t monotonic_ns() {
   return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
 }
 
+MigrationCounts count(const Migration& request, const int32_t* before, const int32_t* after) {
+  MigrationCounts counts;
+  for (size_t i = 0; i < request.span.count; i++) {
+    if (after[i] == request.node) {
+      counts.on_node++;
+      if (before && before[i] != request.node) counts.moved++;
+    } else if (after[i] == kNotPresent) {
+      counts.not_present++;
+    } else {
+      counts.failed[after[i]]++;
+    }
+  }
+  return counts;
+}
+
 }  // namespace
 
-MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* after) {
+MigrationOutcome migrate(const Migration& request, int32_t* after) try {
   MigrationOutcome outcome;
   uint64_t started = monotonic_ns();
   auto fail = [&](int error, const char* syscall) {
@@ -25,13 +42,24 @@ MigrationOutcome migrate(const Migration& request, int32_t* before, int32_t* aft
   if (request.prefault) {
     if (int err = prefault_write(request.span)) return fail(err, "madvise");
   }
-  // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
-  if (int err = query_nodes(request.span, before, &outcome.stats, HiddenPages::kReveal))
-    return fail(err, "move_pages");
+  std::vector<int32_t> before;
+  if (request.count_moved) {
+    // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
+    before.resize(request.span.count);
+    if (int err = query_nodes(request.span, before.data(), &outcome.stats, HiddenPages::kReveal))
+      return fail(err, "move_pages");
+  }
   const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
-  if (int err = move_to_nodes(request.span, targets, request.node, request.flags, before, after, &outcome.stats))
+  const int32_t* was = before.empty() ? nullptr : before.data();
+  if (int err = move_to_nodes(request.span, targets, request.node, request.flags, was, after, &outcome.stats))
     return fail(err, "move_pages");
+  if (!targets) outcome.counts = count(request, was, after);
   outcome.elapsed_ns = monotonic_ns() - started;
+  return outcome;
+} catch (const std::bad_alloc&) {
+  MigrationOutcome outcome;
+  outcome.error = -ENOMEM;
+  outcome.syscall = "move_pages";
   return outcome;
 }
 
