@@ -4,7 +4,7 @@
 // benchmarks/results/<label>.json and .svg and printed as a table.
 //   --quick            fewer sizes and repetitions
 //   --label <name>     results file name (default: host, or vm-<topology> in the QEMU guest)
-//   --only <suites>    comma-separated: overhead,migration,query,latency
+//   --only <suites>    comma-separated: overhead,migration,balancing,query,latency
 //   --build-only       build the raw C baselines and stop (vm.js does, before a guest run)
 // In the QEMU guest the results go to the console for vm.js to save.
 const { spawnSync } = require('node:child_process');
@@ -16,6 +16,7 @@ const { capabilities, topology } = require('../dist');
 const { meets } = require('./chart');
 const { printForHost, saveResults } = require('./results');
 const { latencySuite } = require('./suites/latency');
+const { balancingSuite } = require('./suites/balancing');
 const { migrationSuite } = require('./suites/migration');
 const { overheadSuite } = require('./suites/overhead');
 const { querySuite } = require('./suites/query');
@@ -77,7 +78,7 @@ async function main() {
   if (!capabilities().supported) throw new Error(`numaplace cannot run here: ${capabilities().reason}`);
   const raw = require(RAW_ADDON);
   const label = values.label ?? (process.env.NUMAPLACE_VM_TOPOLOGY ? `vm-${process.env.NUMAPLACE_VM_TOPOLOGY}` : 'host');
-  const only = new Set((values.only ?? 'overhead,migration,query,latency').split(','));
+  const only = new Set((values.only ?? 'overhead,migration,balancing,query,latency').split(','));
   const { nodes } = topology();
   const memoryNodes = nodes.filter((node) => node.hasMemory);
   const context = {
@@ -93,7 +94,7 @@ async function main() {
   };
   const figures = [];
   const notes = {};
-  for (const [name, suite] of Object.entries({ overhead: overheadSuite, migration: migrationSuite, query: querySuite, latency: latencySuite })) {
+  for (const [name, suite] of Object.entries({ overhead: overheadSuite, migration: migrationSuite, balancing: balancingSuite, query: querySuite, latency: latencySuite })) {
     if (!only.has(name)) continue;
     const note = await suite(context);
     if (note) {

@@ -15,6 +15,9 @@
 #define SYS_set_mempolicy_home_node 450  // Linux 5.17; the same number on every architecture
 #endif
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14
 #endif

@@ -101,6 +101,16 @@ int32_t node_by_fault(uintptr_t address) {
   return err ? err : node;
 }
 
+// Faults back in `count` present pages from `start` that NUMA balancing hid,
+// so that a move sees them: one MADV_POPULATE_READ for the run (a read fault
+// on each page in the kernel, which honours NUMA hinting faults), else one
+// get_mempolicy fault per page (before Linux 5.14). Best effort: a page left
+// hidden reports itself after the next attempt.
+void reveal_pages(uintptr_t start, size_t count) {
+  if (madvise(reinterpret_cast<void*>(start), count * page_size(), MADV_POPULATE_READ) == 0) return;
+  for (size_t i = 0; i < count; i++) node_by_fault(start + i * page_size());
+}
+
 // The node of a hidden page: from its frame number while it is untouched,
 // else (revealing) from the fault that makes it visible.
 int32_t hidden_page_node(uint64_t entry, uintptr_t address, HiddenPages hidden, FrameNodes& frames) {
@@ -205,23 +215,40 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
     // when every page has it, the read-back below would only repeat it.
     if (one_target && std::equal(nodes, nodes + chunk.count, status)) return 0;
     // Read back without touching: a fault on a page already on its target
-    // could make NUMA balancing move it away again.
-    if (int err = query_nodes(chunk, where, stats)) return err;
+    // could make NUMA balancing move it away again. With one target, when the
+    // only pages off it are ones the kernel could not find (never written, the
+    // zero page, or hidden by NUMA balancing), pagemap tells which without a
+    // second walk of the chunk; any other answer is read back in full.
+    bool only_absent_left = one_target;
+    for (size_t i = 0; i < chunk.count && only_absent_left; i++)
+      only_absent_left = status[i] == nodes[i] || kernel_says_absent(status[i]);
+    if (only_absent_left) {
+      std::copy(status, status + chunk.count, where);
+      if (int err = resolve_absent(chunk, where, stats, HiddenPages::kLookUp)) return err;
+    } else if (int err = query_nodes(chunk, where, stats)) {
+      return err;
+    }
     bool worth_retrying = false;
     busy = false;
+    size_t hidden_run = 0;  // hidden pages just before page i, faulted in as one run
+    auto reveal_run_before = [&](size_t i) {
+      if (hidden_run > 0) reveal_pages(chunk.start + (i - hidden_run) * page_size(), hidden_run);
+      hidden_run = 0;
+    };
     for (size_t i = 0; i < chunk.count; i++) {
       bool unknown = where[i] == kHiddenNodeUnknown;
       bool elsewhere = where[i] >= 0 && where[i] != nodes[i];
       bool kernel_failed = status[i] < 0;  // an errno, or kUnset
-      if ((elsewhere || unknown) && kernel_failed) {
-        if (unknown || kernel_says_absent(status[i])) {
-          // Hidden from the move by NUMA balancing (the kernel answered EFAULT
-          // or ENOENT): faulting it back in lets the next attempt move it.
-          node_by_fault(chunk.start + i * page_size());
-          worth_retrying = true;
-        } else if (status[i] != -ENOMEM) {
-          worth_retrying = busy = true;
-        }
+      bool left_behind = (elsewhere || unknown) && kernel_failed;
+      // Hidden from the move by NUMA balancing (the kernel answered EFAULT or
+      // ENOENT): faulting it back in lets the next attempt move it.
+      bool hidden = left_behind && (unknown || kernel_says_absent(status[i]));
+      if (hidden) {
+        hidden_run++;
+        worth_retrying = true;
+      } else {
+        reveal_run_before(i);
+        if (left_behind && status[i] != -ENOMEM) worth_retrying = busy = true;
       }
       // Present before or during the move but absent now: in flux (a huge page
       // being collapsed or split, a page another thread is migrating): look again.
@@ -232,6 +259,7 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
       bool kernel_status_stands = unknown && status[i] != kUnset;
       if (!kernel_error_stands && !kernel_status_stands) status[i] = where[i];
     }
+    reveal_run_before(chunk.count);
     // A page another thread is migrating reads as absent for a moment.
     if (!worth_retrying && attempt < kMoveAttempts) {
       int in_flux = some_in_flux(chunk, where);
