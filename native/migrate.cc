@@ -32,14 +32,15 @@ class MigrationJob {
   }
 
   void execute() {
-    if (want_status_) {
+    // Only counted: the statuses go to an array this thread keeps (numa/pages.cc
+    // says why), as long as a default chunk at most, so that it stays small; a
+    // larger chunk, or statuses for the caller, get the job's own array.
+    if (want_status_ || request_.span.count > numa::kChunkPages) {
       status_.resize(request_.span.count);
       outcome_ = numa::migrate(request_, status_.data());
       return;
     }
-    // Only counted: the statuses go to this thread's kept array (see numa/pages.cc for why).
-    thread_local std::vector<int32_t> counted;
-    if (counted.size() < request_.span.count) counted.resize(request_.span.count);
+    thread_local std::vector<int32_t> counted(numa::kChunkPages);
     outcome_ = numa::migrate(request_, counted.data());
   }
 

@@ -57,6 +57,18 @@ t.test('progress after every chunk adds up to the span, sync and async', async (
   }
 });
 
+t.test('a chunk larger than a default one is counted as exactly (its statuses in an array of its own)', async (t) => {
+  const node = memoryNodeIds()[0];
+  const buffer = allocLocal(80 * MiB, { hugePages: false }).fill(2);
+  for (const [name, report] of [
+    ['one chunk of 20480 pages', migrateBufferSync(buffer, node, { chunkPages: 32768 })],
+    ['default chunks', migrateBufferSync(buffer, node)],
+  ] as const) {
+    t.equal(report.onNode + report.notPresent, report.pages, `${name}: every page accounted for`);
+    t.same(report.failed, new Map(), `${name}: nothing failed`);
+  }
+});
+
 t.test('an AbortSignal stops the migration between chunks, data intact', async (t) => {
   const buffer = filledBuffer(16 * MiB);
   const digest = checksum(buffer);

@@ -22,15 +22,12 @@
 namespace numa {
 namespace {
 
-// Pages per move_pages call: bounds the temporary arrays (16384 pages = 64 MiB
-// of 4 KiB pages needs 192 KiB of arrays) without measurable extra syscall cost.
-constexpr size_t kChunkPages = 16384;
-
 // The arrays of a thread's move_pages calls, kept from one call to the next:
 // new arrays of this size are new mappings each time, and their page faults
 // (in our writes and in the kernel's) cost a migration ~20 ns per page, more
 // than all of numaplace's other work (benchmarks/suites/overhead.js). At most
-// 320 KiB per thread that ever moved or queried a large range.
+// 384 KiB per thread that ever moved or queried a large range (kChunkPages
+// addresses for queries and for moves, targets and read-back statuses).
 template <typename T>
 T* kept_array(std::vector<T>& array, size_t count) {
   if (array.size() < count) array.resize(count);
