@@ -53,25 +53,34 @@ export function prefaultView(view: Uint8Array, fn: string): void {
   callNative(fn, () => `to prefault a view of ${view.byteLength} bytes`, () => native.prefault(view));
 }
 
-// Out-parameters of the native query (sync, so one set per thread is enough):
-// small spans are written into the scratch array and copied out, which costs
-// less than the native side allocating a new array; [hidden pages, pages].
+// Out-parameters of the native query (sync, so one set per environment is
+// enough): small spans are written into the scratch array and copied out,
+// which costs less than the native side allocating a new array; [hidden pages,
+// pages]. Registered on first use, not on import: where the addon cannot load,
+// importing numaplace still works.
 const scratch = new Int32Array(64);
 const counts = new Float64Array(2);
+let registered = false;
 
 /** The view, its page statuses and hidden count, with errors naming the public function `fn`. */
 export function queryView(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
   const view = byteView(value, fn);
-  const { prefault } = optionsArgument(options, fn);
-  if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
+  if (options !== undefined) {
+    const { prefault } = optionsArgument(options, fn);
+    if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
+  }
   // Not callNative(): its two closures cost a 1-page query a few percent (up to 230 ns of 2.3 µs here).
-  let result: Int32Array;
+  let result: Int32Array | undefined;
   try {
-    result = native.queryPages(view, scratch, counts);
+    if (!registered) {
+      native.setQueryArrays(scratch, counts);
+      registered = true;
+    }
+    result = native.queryPages(view);
   } catch (error) {
     throw translate(error, fn, `for a view of ${view.byteLength} bytes`);
   }
-  return { view, status: result === scratch ? scratch.slice(0, counts[1]) : result, hidden: counts[0] };
+  return { view, status: result ?? scratch.slice(0, counts[1]), hidden: counts[0] };
 }
 
 /**

@@ -55,3 +55,39 @@ t.test('exiting the process while migrateBuffer work is pending', async (t) => {
   t.equal(child.status, 0, child.stderr);
   t.equal(child.stdout, 'exiting\n', 'the process exited before the migration finished');
 });
+
+t.test('each thread queries into arrays of its own, which end with it', async (t) => {
+  // A span of up to 64 pages is written into arrays the addon keeps per JS environment.
+  const child = runChild(`
+    const { Worker } = require('node:worker_threads');
+    const numaplace = require(${entry});
+    const query = (pages) => {
+      const node = numaplace.nearestMemoryNode(numaplace.currentCpu().node);
+      const memory = numaplace.allocOnNode(pages * numaplace.topology().pageSize, node, { hugePages: false }).fill(1);
+      return { node, status: Array.from(numaplace.pageNodes(memory)) };
+    };
+    const before = query(3);
+    const worker = new Worker(${JSON.stringify(`
+      const { parentPort } = require('node:worker_threads');
+      const { native } = require(${JSON.stringify(require.resolve('../dist/binding.js'))});
+      let unregistered = '';
+      try { native.queryPages(new Uint8Array(8)); } catch (error) { unregistered = error.message; }
+      const numaplace = require(${entry});
+      const node = numaplace.nearestMemoryNode(numaplace.currentCpu().node);
+      const memory = numaplace.allocOnNode(5 * numaplace.topology().pageSize, node, { hugePages: false }).fill(1);
+      parentPort.postMessage({ unregistered, node, status: Array.from(numaplace.pageNodes(memory)) });`)}, { eval: true });
+    worker.on('message', async (inWorker) => {
+      const during = query(2);
+      await worker.terminate();
+      console.log(JSON.stringify({ before, inWorker, during, after: query(4) }));
+    });
+  `);
+  t.equal(child.signal, null, 'no crash');
+  t.equal(child.status, 0, child.stderr);
+  const { before, inWorker, during, after } = JSON.parse(child.stdout);
+  t.match(inWorker.unregistered, /^queryPages: no out-arrays registered/, 'the addon alone, unregistered, says so');
+  t.same(inWorker.status, Array(5).fill(inWorker.node), "the worker's 5 pages, read back on its node");
+  for (const [name, outcome, pages] of [['before', before, 3], ['during', during, 2], ['after', after, 4]] as const) {
+    t.same(outcome.status, Array(pages).fill(outcome.node), `the main thread's ${pages} pages ${name} the worker`);
+  }
+});

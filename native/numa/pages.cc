@@ -187,11 +187,11 @@ constexpr int32_t kUnset = INT32_MIN;
 // or stale (a huge page moves as a whole; NUMA balancing moves pages too).
 // A page left on another node keeps the kernel's error code, or reports the
 // node it is on when the kernel gave none.
-int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, const int32_t* before,
-               int32_t* status, QueryStats* stats) {
+// `one_target`: every entry of `nodes` is nodes[0].
+int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target, int flags,
+               const int32_t* before, int32_t* status, QueryStats* stats) {
   thread_local std::vector<int32_t> read_back;
   int32_t* where = kept_array(read_back, chunk.count);
-  bool one_target = std::all_of(nodes, nodes + chunk.count, [&](int32_t node) { return node == nodes[0]; });
   bool busy = false;
   for (int attempt = 1;; attempt++) {
     if (busy) wait_before_attempt(attempt);
@@ -210,7 +210,7 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
     // With one target for all pages, a status equal to it is the kernel's own
     // report that the page is there (no huge page can be torn between targets):
     // when every page has it, the read-back below would only repeat it.
-    if (one_target && std::equal(nodes, nodes + chunk.count, status)) return 0;
+    if (one_target && size_t(std::count(status, status + chunk.count, nodes[0])) == chunk.count) return 0;
     // Read back without touching: a fault on a page already on its target
     // could make NUMA balancing move it away again. With one target, when the
     // only pages off it are ones the kernel could not find (never written, the
@@ -268,8 +268,8 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, int flags, cons
 }
 
 void fill_addresses(PageSpan chunk, void** addresses) {
-  for (size_t i = 0; i < chunk.count; i++)
-    addresses[i] = reinterpret_cast<void*>(chunk.start + i * page_size());
+  const size_t step = page_size();
+  for (size_t i = 0; i < chunk.count; i++) addresses[i] = reinterpret_cast<void*>(chunk.start + i * step);
 }
 
 }  // namespace
@@ -314,7 +314,8 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, co
       std::copy(targets + first, targets + first + chunk.count, nodes);
     else
       std::fill(nodes, nodes + chunk.count, node);
-    if (int err = move_chunk(chunk, addresses, nodes, flags, before ? before + first : nullptr,
+    bool one_target = !targets || std::all_of(nodes, nodes + chunk.count, [&](int32_t to) { return to == nodes[0]; });
+    if (int err = move_chunk(chunk, addresses, nodes, one_target, flags, before ? before + first : nullptr,
                              status + first, stats))
       return err;
   }
