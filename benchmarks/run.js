@@ -8,7 +8,7 @@
 //   --build-only       build the raw C baselines and stop (vm.js does, before a guest run)
 // In the QEMU guest the results go to the console for vm.js to save.
 const { spawnSync } = require('node:child_process');
-const { existsSync, readFileSync } = require('node:fs');
+const { existsSync, readFileSync, statSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -24,10 +24,12 @@ const { querySuite } = require('./suites/query');
 const RAW = path.join(__dirname, 'raw');
 const RAW_ADDON = path.join(RAW, 'build', 'Release', 'raw.node');
 
+/** Builds the baselines when missing or older than their sources. */
 function buildRaw() {
-  if (existsSync(RAW_ADDON)) return;
-  const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-  const build = spawnSync(process.execPath, [nodeGyp, 'rebuild'], { cwd: RAW, stdio: 'inherit' });
+  const sources = [path.join(RAW, 'raw.c'), path.join(RAW, 'binding.gyp'), path.join(__dirname, '..', 'native', 'numa', 'kernel.h')];
+  if (existsSync(RAW_ADDON) && sources.every((source) => statSync(source).mtimeMs <= statSync(RAW_ADDON).mtimeMs)) return;
+  // Through npm, so that node-gyp gets npm's configuration (nodedir, proxy) as `npm install` does.
+  const build = spawnSync('npm', ['exec', '--', 'node-gyp', 'rebuild'], { cwd: RAW, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('building the raw C baselines failed');
 }
 

@@ -129,6 +129,58 @@ static napi_value move_pages_js(napi_env env, napi_callback_info info) {
   return timed_move_pages(env, range, node, move_pages_syscall, "move_pages");
 }
 
+// movePagesAsync(view, node) -> Promise of the ns of one move_pages call over
+// the range, made on the libuv pool as bare Node-API async work: the floor of
+// what any Promise form pays for its round trip (a pool thread woken, then
+// the event loop), next to which numaplace's Promise form is measured.
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  Range range;
+  Arrays arrays;
+  int failed_errno;
+  uint64_t elapsed;
+} AsyncMove;
+
+static void async_move_execute(napi_env env, void* data) {
+  (void)env;
+  AsyncMove* move = data;
+  uint64_t start = now_ns();
+  int rc = move_pages_syscall(0, move->range.pages, move->arrays.addresses, move->arrays.nodes, move->arrays.status, MPOL_MF_MOVE);
+  move->elapsed = now_ns() - start;
+  move->failed_errno = rc < 0 ? errno : 0;
+}
+
+static void async_move_complete(napi_env env, napi_status status, void* data) {
+  AsyncMove* move = data;
+  if (status == napi_ok && move->failed_errno == 0) {
+    napi_resolve_deferred(env, move->deferred, number(env, (double)move->elapsed));
+  } else {
+    napi_value message, error;
+    napi_create_string_utf8(env, strerror(move->failed_errno ? move->failed_errno : ECANCELED), NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, move->deferred, error);
+  }
+  napi_delete_async_work(env, move->work);
+  free_arrays(move->arrays);
+  free(move);
+}
+
+static napi_value move_pages_async_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t node;
+  if (range_and_int(env, info, &range, &node)) return NULL;
+  AsyncMove* move = calloc(1, sizeof *move);
+  move->range = range;
+  move->arrays = arrays_for(range, node);
+  napi_value promise, name;
+  napi_create_promise(env, &move->deferred, &promise);
+  napi_create_string_utf8(env, "movePagesAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, async_move_execute, async_move_complete, move, &move->work);
+  napi_queue_async_work(env, move->work);
+  return promise;
+}
+
 // zeroPageScan(view) -> ns of one PAGEMAP_SCAN for zero pages over the range
 // (what numaplace adds to a query on kernels that report the zero page's node),
 // or -1 where the kernel has no PAGEMAP_SCAN.
@@ -279,6 +331,7 @@ static napi_value read_all_js(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       {"movePages", NULL, move_pages_js, NULL, NULL, NULL, napi_default, NULL},
+      {"movePagesAsync", NULL, move_pages_async_js, NULL, NULL, NULL, napi_default, NULL},
       {"numaMovePages", NULL, numa_move_pages_js, NULL, NULL, NULL, napi_default, NULL},
       {"mbindMove", NULL, mbind_move_js, NULL, NULL, NULL, napi_default, NULL},
       {"getMempolicyLoop", NULL, get_mempolicy_loop_js, NULL, NULL, NULL, napi_default, NULL},
