@@ -4,7 +4,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
 import { callNative, invalidRange } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
-import { nearestMemoryNode, topology } from './topology';
+import { nearestMemoryNode, numaNodes } from './topology';
 import { cpusOfNodeArgument, idArgument, type MemoryView, moduleArgument, pinTargetArgument } from './validate';
 
 /**
@@ -42,7 +42,7 @@ export function currentCpu(): { cpu: number; node: number } {
  */
 export function nodeOfCpu(cpu: number): number {
   idArgument(cpu, 'nodeOfCpu', 'cpu', 'CPU');
-  const node = topology().nodes.find((candidate) => candidate.cpus.includes(cpu));
+  const node = numaNodes().find((candidate) => candidate.cpus.includes(cpu));
   if (!node) throw invalidRange('nodeOfCpu', 'cpu', `an online CPU id`, cpu);
   return node.id;
 }

@@ -1,6 +1,16 @@
 export { NumaError } from './errors';
 export type { MemoryView } from './validate';
-export { nearestMemoryNode, parseIdList, topology, type NumaNode, type Topology } from './topology';
+export {
+  type DeviceKind,
+  type MemoryAccess,
+  type MemoryTier,
+  nearestMemoryNode,
+  parseIdList,
+  type PciDevice,
+  topology,
+  type NumaNode,
+  type Topology,
+} from './topology';
 export {
   describePage,
   PAGE_HIDDEN,

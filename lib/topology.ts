@@ -19,6 +19,46 @@ export interface NumaNode {
   hasMemory: boolean;
   /** Relative distance to every online node by id (10 = local), from the firmware's SLIT. */
   distances: Record<number, number>;
+  /**
+   * How fast this node's memory is from the CPUs that reach it best, from the firmware's HMAT
+   * (sysfs access0); null where the firmware describes none (most machines without CXL or HBM).
+   */
+  access: MemoryAccess | null;
+}
+
+/** Performance of a memory node from its best initiators, as the kernel gives it (ACPI HMAT). */
+export interface MemoryAccess {
+  /** The nodes whose CPUs (or memory controllers) reach this memory best: access class 0. */
+  initiators: number[];
+  /** Nanoseconds; null where the firmware gives no figure. */
+  readLatencyNs: number | null;
+  writeLatencyNs: number | null;
+  /** MB/s; null where the firmware gives no figure. */
+  readBandwidthMBps: number | null;
+  writeBandwidthMBps: number | null;
+}
+
+/** A memory tier: nodes of similar performance (lower id = faster), from /sys/devices/virtual/memory_tiering. */
+export interface MemoryTier {
+  id: number;
+  nodes: number[];
+}
+
+/** What a PCI device is for, from its class code. */
+export type DeviceKind = 'network' | 'gpu' | 'storage' | 'accelerator' | 'other';
+
+/** A PCI device other than a bridge, with the node the firmware attaches it to. */
+export interface PciDevice {
+  /** Domain:bus:device.function, as in /sys/bus/pci/devices: '0000:04:01.0'. */
+  address: string;
+  /** Base class, subclass and programming interface: 0x020000 for an Ethernet controller. */
+  classCode: number;
+  kind: DeviceKind;
+  /** PCI vendor id: 0x8086 Intel, 0x10de NVIDIA, 0x15b3 Mellanox, 0x1af4 virtio. */
+  vendor: number;
+  device: number;
+  /** The NUMA node of its PCI root, or null where the firmware gives none. */
+  node: number | null;
 }
 
 export interface Topology {
@@ -34,6 +74,10 @@ export interface Topology {
   allowedMems: number[];
   /** CPUs this process may run on (Cpus_allowed_list). */
   allowedCpus: number[];
+  /** Memory tiers, fastest first; [] where the kernel has none (before Linux 6.1). */
+  memoryTiers: MemoryTier[];
+  /** PCI devices other than bridges, by address; [] where sysfs shows none. */
+  devices: PciDevice[];
 }
 
 /**
@@ -90,6 +134,34 @@ export function memoryNodes(): number[] {
   return readIdList(`${NODE_ROOT}/has_memory`);
 }
 
+/** A number from sysfs, or null where the file is missing or not a number. */
+function readNumber(file: string): number | null {
+  try {
+    const value = Number(readFileSync(file, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function readAccess(dir: string): MemoryAccess | null {
+  const initiatorsDir = `${dir}/access0/initiators`;
+  let entries: string[];
+  try {
+    entries = readdirSync(initiatorsDir);
+  } catch {
+    return null;
+  }
+  const initiators = entries.flatMap((name) => (/^node\d+$/.test(name) ? [Number(name.slice(4))] : [])).sort((a, b) => a - b);
+  return {
+    initiators,
+    readLatencyNs: readNumber(`${initiatorsDir}/read_latency`),
+    writeLatencyNs: readNumber(`${initiatorsDir}/write_latency`),
+    readBandwidthMBps: readNumber(`${initiatorsDir}/read_bandwidth`),
+    writeBandwidthMBps: readNumber(`${initiatorsDir}/write_bandwidth`),
+  };
+}
+
 function readNode(id: number, online: number[], withCpu: Set<number>, withMemory: Set<number>): NumaNode {
   const dir = `${NODE_ROOT}/node${id}`;
   const meminfo = readFileSync(`${dir}/meminfo`, 'utf8');
@@ -104,7 +176,75 @@ function readNode(id: number, online: number[], withCpu: Set<number>, withMemory
     hasCpu: withCpu.has(id),
     hasMemory: withMemory.has(id),
     distances,
+    access: readAccess(dir),
   };
+}
+
+/** Every online node, without the machine-wide parts of topology(): what placement decisions read. */
+export function numaNodes(): NumaNode[] {
+  const online = onlineNodes();
+  const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
+  const withMemory = new Set(memoryNodes());
+  const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
+  return online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory));
+}
+
+const TIER_ROOT = '/sys/devices/virtual/memory_tiering';
+
+function readMemoryTiers(): MemoryTier[] {
+  let names: string[];
+  try {
+    names = readdirSync(TIER_ROOT);
+  } catch {
+    return [];
+  }
+  return names
+    .flatMap((name) => (/^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(`${TIER_ROOT}/${name}/nodelist`) }] : []))
+    .sort((a, b) => a.id - b.id);
+}
+
+const PCI_ROOT = '/sys/bus/pci/devices';
+
+/**
+ * The kind of a PCI class code (base class, subclass, interface): network
+ * (Ethernet and others, InfiniBand), gpu (display controllers), storage,
+ * accelerator (processing accelerators, co-processors), other.
+ */
+export function deviceKind(classCode: number): DeviceKind {
+  const base = classCode >> 16;
+  const sub = (classCode >> 8) & 0xff;
+  if (base === 0x02 || (base === 0x0c && sub === 0x06)) return 'network';
+  if (base === 0x03) return 'gpu';
+  if (base === 0x01) return 'storage';
+  if (base === 0x12 || (base === 0x0b && sub === 0x40)) return 'accelerator';
+  return 'other';
+}
+
+const PCI_BRIDGE_CLASS = 0x06;
+
+function readDevices(): PciDevice[] {
+  let addresses: string[];
+  try {
+    addresses = readdirSync(PCI_ROOT);
+  } catch {
+    return [];
+  }
+  const devices: PciDevice[] = [];
+  for (const address of addresses.sort()) {
+    const dir = `${PCI_ROOT}/${address}`;
+    const classCode = readNumber(`${dir}/class`);
+    if (classCode === null || classCode >> 16 === PCI_BRIDGE_CLASS) continue;
+    const node = readNumber(`${dir}/numa_node`);
+    devices.push({
+      address,
+      classCode,
+      kind: deviceKind(classCode),
+      vendor: readNumber(`${dir}/vendor`) ?? 0,
+      device: readNumber(`${dir}/device`) ?? 0,
+      node: node === null || node < 0 ? null : node,
+    });
+  }
+  return devices;
 }
 
 /**
@@ -116,17 +256,15 @@ function readNode(id: number, online: number[], withCpu: Set<number>, withMemory
  * for (const node of topology().nodes) console.log(node.id, node.cpus, node.memFree, node.distances);
  */
 export function topology(): Topology {
-  const online = onlineNodes();
-  const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
-  const withMemory = new Set(memoryNodes());
-  const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
   return {
     pageSize: callNative('topology', 'reading the page size', () => native.pageSize),
-    nodes: online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory)),
-    online,
+    nodes: numaNodes(),
+    online: onlineNodes(),
     possible: readIdList(`${NODE_ROOT}/possible`),
     allowedMems: allowedMemoryNodes(),
     allowedCpus: processStatusList('Cpus_allowed_list'),
+    memoryTiers: readMemoryTiers(),
+    devices: readDevices(),
   };
 }
 
@@ -142,7 +280,7 @@ export function topology(): Topology {
  * nearestMemoryNode(2); // 0 on a machine whose node 2 has CPUs and no memory
  */
 export function nearestMemoryNode(node: number): number {
-  const nodes = topology().nodes;
+  const nodes = numaNodes();
   const from = nodes.find((candidate) => candidate.id === node);
   if (!from) throw invalidRange('nearestMemoryNode', 'node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, node);
   if (from.hasMemory) return node;

@@ -35,6 +35,15 @@ t.test('numaplace topology: every node, its CPUs and distances; --json is topolo
     t.match(stdout, new RegExp(`^${node.id}\\s+${formatIdList(node.cpus)}\\s+[\\d.]+ [KMG]iB`, 'm'), `node ${node.id} row`);
   }
   t.match(stdout, /distances \(10 = local\):/);
+  for (const node of machine.nodes) {
+    if (!node.access) continue;
+    const { initiators, readLatencyNs, readBandwidthMBps } = node.access;
+    t.match(stdout, new RegExp(`^${node.id}\\s+${formatIdList(initiators)}\\s+${readLatencyNs} ns\\s.*\\s${readBandwidthMBps} MB/s`, 'm'), `node ${node.id}: HMAT row`);
+  }
+  if (!machine.nodes.some((node) => node.access)) t.notMatch(stdout, /HMAT/, 'no HMAT section where the firmware gives none');
+  for (const device of machine.devices.filter((candidate) => candidate.kind !== 'other')) {
+    t.match(stdout, new RegExp(`^${device.address}\\s+${device.kind}\\s+${device.node ?? '-'}$`, 'm'), `device ${device.address}`);
+  }
   const json = JSON.parse(numaplace(['topology', '--json']).stdout);
   t.same(json.nodes.map((node: { id: number; cpus: number[]; distances: object }) => [node.id, node.cpus, node.distances]),
     machine.nodes.map((node) => [node.id, node.cpus, Object.fromEntries(Object.entries(node.distances))]));

@@ -319,6 +319,35 @@ t.test('topology inside the guest is what QEMU was told', async (t) => {
       t.equal(node.distances[guestOf[other].id], spec.distances[id][other], `distance ${id}→${other}`);
     });
   });
+  const machine = topology();
+  const hmat = 'hmat' in spec ? spec.hmat : undefined;
+  spec.nodes.forEach((wanted, id) => {
+    const { access } = guestOf[id];
+    if (!hmat || wanted.memoryMiB === 0) {
+      t.equal(access, null, `QEMU node ${id}: no HMAT figures`);
+      return;
+    }
+    // The kernel links a memory node to the initiator its controller is attached to (itself when it has CPUs).
+    const initiator = (wanted as { initiator?: number }).initiator ?? id;
+    const row = hmat.initiators.indexOf(initiator);
+    t.same(access, {
+      initiators: [guestOf[initiator].id],
+      readLatencyNs: hmat.latencyNs[row][id],
+      writeLatencyNs: hmat.latencyNs[row][id],
+      readBandwidthMBps: hmat.bandwidthMBps[row][id],
+      writeBandwidthMBps: hmat.bandwidthMBps[row][id],
+    }, `QEMU node ${id}: HMAT access from node ${initiator}`);
+  });
+  const memoryNodes = machine.nodes.filter((node) => node.hasMemory).map((node) => node.id);
+  t.same(machine.memoryTiers.flatMap((tier) => tier.nodes).sort((a, b) => a - b), memoryNodes, 'every memory node in one tier');
+  const nics = machine.devices.filter((device) => device.kind === 'network');
+  if ('nicNode' in spec) {
+    t.same(nics.map((nic) => nic.node), [guestOf[spec.nicNode].id], `the NIC behind the expander bridge is on QEMU node ${spec.nicNode}`);
+    t.same(nics.map((nic) => nic.vendor), [0x1af4], 'a virtio device');
+  } else {
+    t.same(nics, [], 'no NIC');
+  }
+  t.notOk(machine.devices.some((device) => device.classCode >> 16 === 0x06), 'bridges left out');
 });
 
 const SCANNER = '/sys/kernel/debug/sched/numa_balancing';

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { currentCpu, parseIdList, topology } from '../lib/index';
+import { deviceKind } from '../lib/topology';
 
 const sysfs = (file: string) => readFileSync(`/sys/devices/system/node/${file}`, 'utf8').trim();
 
@@ -27,6 +28,48 @@ t.test('topology matches /sys/devices/system/node', async (t) => {
   const status = readFileSync('/proc/self/status', 'utf8');
   t.same(topo.allowedMems, parseIdList(/Mems_allowed_list:\s*(.*)/.exec(status)![1]));
   t.same(topo.allowedCpus, parseIdList(/Cpus_allowed_list:\s*(.*)/.exec(status)![1]));
+});
+
+t.test('HMAT figures, memory tiers and PCI devices match sysfs', async (t) => {
+  const topo = topology();
+  for (const node of topo.nodes) {
+    const described = existsSync(`/sys/devices/system/node/node${node.id}/access0/initiators`);
+    // The figures themselves are checked against what QEMU was told, in the HMAT guest (multinode.test.ts).
+    t.equal(node.access !== null, described, `node ${node.id}: access ${described ? 'read' : 'null: the firmware gives no HMAT'}`);
+  }
+  const tiers = '/sys/devices/virtual/memory_tiering';
+  const tierNames = existsSync(tiers) ? readdirSync(tiers).filter((name) => /^memory_tier\d+$/.test(name)) : [];
+  t.same(
+    topo.memoryTiers,
+    tierNames
+      .map((name) => ({ id: Number(name.slice(11)), nodes: parseIdList(readFileSync(`${tiers}/${name}/nodelist`, 'utf8')) }))
+      .sort((a, b) => a.id - b.id),
+    `memory tiers: ${JSON.stringify(topo.memoryTiers)}`,
+  );
+  const pci = '/sys/bus/pci/devices';
+  const read = (address: string, file: string) => Number(readFileSync(`${pci}/${address}/${file}`, 'utf8'));
+  const addresses = existsSync(pci) ? readdirSync(pci).filter((address) => read(address, 'class') >> 16 !== 0x06) : [];
+  t.same(topo.devices.map((device) => device.address), addresses.sort(), 'every PCI device but bridges');
+  for (const device of topo.devices) {
+    const node = read(device.address, 'numa_node');
+    t.equal(device.node, node < 0 ? null : node, `${device.address}: node`);
+    t.equal(device.vendor, read(device.address, 'vendor'), `${device.address}: vendor`);
+  }
+});
+
+t.test('deviceKind names a device by its PCI class', async (t) => {
+  const kinds: [number, string][] = [
+    [0x020000, 'network'], // Ethernet
+    [0x0c0600, 'network'], // InfiniBand
+    [0x030000, 'gpu'], // VGA
+    [0x030200, 'gpu'], // 3D controller (data-centre GPUs)
+    [0x010802, 'storage'], // NVMe
+    [0x120000, 'accelerator'], // processing accelerator
+    [0x0b4000, 'accelerator'], // co-processor
+    [0x0c0330, 'other'], // USB xHCI
+    [0xffff00, 'other'], // unassigned (virtio devices without a class)
+  ];
+  for (const [classCode, kind] of kinds) t.equal(deviceKind(classCode), kind, `class 0x${classCode.toString(16).padStart(6, '0')}`);
 });
 
 t.test('topology matches numactl --hardware', async (t) => {
