@@ -4,7 +4,8 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
 import { callNative, invalidRange } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
-import { nearestMemoryNode, numaNodes } from './topology';
+import { bestNode } from './best-node';
+import { numaNodes } from './topology';
 import { cpusOfNodeArgument, idArgument, type MemoryView, moduleArgument, pinTargetArgument } from './validate';
 
 /**
@@ -80,7 +81,7 @@ export function nodeOfThread(): number {
 
 /**
  * Migrates the view to the node the calling thread runs near (see nodeOfThread), e.g. after pinThread();
- * when that node has no memory (CPUs only), to the node with memory nearest to it.
+ * when that node has no memory (CPUs only), to the best node for it (see bestNode).
  *
  * @param view - The memory to move (its whole pages move).
  * @param options - As for migrateBuffer().
@@ -91,13 +92,13 @@ export function nodeOfThread(): number {
  * await placeNear(buffer); // the buffer follows the thread to node 1
  */
 export function placeNear(view: MemoryView, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  return migrateBuffer(view, nearestMemoryNode(nodeOfThread()), options);
+  return migrateBuffer(view, bestNode({ near: { node: nodeOfThread() } }), options);
 }
 
 /**
  * Starts a worker_threads Worker that first pins itself to the CPUs of `node`
  * and sets its memory policy to prefer `node` (or, for a node with CPUs and no
- * memory, the node with memory nearest to it), then loads `filename` (a path,
+ * memory, the best node for it: see bestNode), then loads `filename` (a path,
  * relative to the current directory, or a file: URL; CommonJS or an ES module,
  * top-level await included) with the given options (workerData and the rest).
  * Everything that can fail is checked before the worker starts.
@@ -114,7 +115,7 @@ export function startWorkerOnNode(filename: string | URL, node: number, options?
   const fn = 'startWorkerOnNode';
   const file = moduleArgument(filename, fn);
   const cpus = cpusOfNodeArgument(node, fn, 'node');
-  const memoryNode = nearestMemoryNode(node);
+  const memoryNode = bestNode({ near: { node } });
   // The compiled package entry, also when this module runs from source (tests).
   const entry = path.join(__dirname, '..', 'dist', 'index.js');
   const preamble = [

@@ -1,5 +1,6 @@
 export { NumaError } from './errors';
 export type { MemoryView } from './validate';
+export { bestNode, type BestNodeOptions } from './best-node';
 export {
   type DeviceKind,
   type MemoryAccess,
@@ -7,6 +8,7 @@ export {
   nearestMemoryNode,
   parseIdList,
   type PciDevice,
+  type RankBy,
   topology,
   type NumaNode,
   type Topology,

@@ -30,17 +30,21 @@ export interface NumaNode {
 export interface MemoryAccess {
   /** The nodes whose CPUs (or memory controllers) reach this memory best: access class 0. */
   initiators: number[];
-  /** Nanoseconds; null where the firmware gives no figure. */
+  /** Read latency in nanoseconds; null where the firmware gives no figure. */
   readLatencyNs: number | null;
+  /** Write latency in nanoseconds; null where the firmware gives no figure. */
   writeLatencyNs: number | null;
-  /** MB/s; null where the firmware gives no figure. */
+  /** Read bandwidth in MB/s; null where the firmware gives no figure. */
   readBandwidthMBps: number | null;
+  /** Write bandwidth in MB/s; null where the firmware gives no figure. */
   writeBandwidthMBps: number | null;
 }
 
 /** A memory tier: nodes of similar performance (lower id = faster), from /sys/devices/virtual/memory_tiering. */
 export interface MemoryTier {
+  /** The kernel's tier number (memory_tierN): lower is faster; DRAM is usually 4. */
   id: number;
+  /** Its memory nodes. */
   nodes: number[];
 }
 
@@ -53,9 +57,11 @@ export interface PciDevice {
   address: string;
   /** Base class, subclass and programming interface: 0x020000 for an Ethernet controller. */
   classCode: number;
+  /** What it is for, from the class code: 'network', 'gpu', 'storage', 'accelerator' or 'other'. */
   kind: DeviceKind;
   /** PCI vendor id: 0x8086 Intel, 0x10de NVIDIA, 0x15b3 Mellanox, 0x1af4 virtio. */
   vendor: number;
+  /** PCI device id, the vendor's number for the model. */
   device: number;
   /** The NUMA node of its PCI root, or null where the firmware gives none. */
   node: number | null;
@@ -268,10 +274,43 @@ export function topology(): Topology {
   };
 }
 
+/** What memory nodes are ranked by (bestNode's `by`). */
+export type RankBy = 'latency' | 'bandwidth' | 'distance';
+
+/**
+ * The HMAT figure of `target` as seen from node `from`, or undefined: the
+ * kernel gives each memory node's figures for its best initiators only
+ * (access0), so from any other node the figure is unknown.
+ */
+function figureFrom(target: NumaNode, from: number, by: RankBy): number | undefined {
+  if (by === 'distance' || !target.access?.initiators.includes(from)) return undefined;
+  const value = by === 'latency' ? target.access.readLatencyNs : target.access.readBandwidthMBps;
+  if (value === null) return undefined;
+  return by === 'latency' ? value : -value; // lower is better
+}
+
+/**
+ * `candidates` best first for memory used from node `from`: those whose HMAT
+ * figures cover `from`, by latency or bandwidth (as hwloc ranks targets of an
+ * initiator); then the rest by the firmware's distance; ties to the lower id.
+ */
+export function rankMemoryNodes(candidates: NumaNode[], from: NumaNode, by: RankBy): NumaNode[] {
+  const key = (node: NumaNode) => ({ figure: figureFrom(node, from.id, by), distance: from.distances[node.id] ?? Infinity });
+  return candidates
+    .map((node) => ({ node, ...key(node) }))
+    .sort((a, b) => {
+      if (a.figure !== undefined && b.figure !== undefined && a.figure !== b.figure) return a.figure - b.figure;
+      if ((a.figure === undefined) !== (b.figure === undefined)) return a.figure === undefined ? 1 : -1;
+      return a.distance - b.distance || a.node.id - b.node.id;
+    })
+    .map(({ node }) => node);
+}
+
 /**
  * The node with memory nearest to `node` by the firmware's distances: `node`
  * itself when it has memory; for a node of CPUs only, where its memory comes
- * from (ties to the lower id).
+ * from (ties to the lower id). bestNode() also weighs HMAT figures, free
+ * memory and the cpuset.
  *
  * @param node - An online node.
  * @throws RangeError for a node that is not online.
@@ -283,8 +322,5 @@ export function nearestMemoryNode(node: number): number {
   const nodes = numaNodes();
   const from = nodes.find((candidate) => candidate.id === node);
   if (!from) throw invalidRange('nearestMemoryNode', 'node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, node);
-  if (from.hasMemory) return node;
-  const candidates = nodes.filter((candidate) => candidate.hasMemory);
-  candidates.sort((a, b) => (from.distances[a.id] ?? Infinity) - (from.distances[b.id] ?? Infinity) || a.id - b.id);
-  return candidates[0]?.id ?? node;
+  return rankMemoryNodes(nodes.filter((candidate) => candidate.hasMemory), from, 'distance')[0]?.id ?? node;
 }

@@ -118,6 +118,15 @@ export function positiveIntegerOption(value: unknown, fn: string, name: string, 
   return value;
 }
 
+/** An optional byte count that may be 0 (a threshold, not an allocation); 0 when undefined. */
+export function byteCountOption(value: unknown, fn: string, name: string): number {
+  if (value === undefined) return 0;
+  const expected = 'a whole number of bytes, 0 or more';
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, expected, value);
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidRange(fn, `options.${name}`, expected, value);
+  return value;
+}
+
 export function functionOption<T extends (...args: never[]) => unknown>(value: unknown, fn: string, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw invalidType(fn, `options.${name}`, 'a function', value);
   return value as T | undefined;
