@@ -1,6 +1,7 @@
 export { NumaError } from './errors';
 export type { MemoryView } from './validate';
 export { bestNode, type BestNodeOptions } from './best-node';
+export { clusterForkOnNode, forkOnNode, type NodePlacementOptions, spawnOnNode } from './children';
 export {
   type DeviceKind,
   type MemoryAccess,

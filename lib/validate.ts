@@ -69,12 +69,12 @@ export function pinTargetArgument(value: unknown, fn: string): number[] {
 }
 
 /** A module to load: a path (relative to the current directory) or a file: URL; returns its absolute path. */
-export function moduleArgument(value: unknown, fn: string): string {
+export function moduleArgument(value: unknown, fn: string, arg = 'filename'): string {
   if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidRange(fn, 'filename', 'a file: URL', value.href);
+    if (value.protocol !== 'file:') throw invalidRange(fn, arg, 'a file: URL', value.href);
     return fileURLToPath(value);
   }
-  if (typeof value !== 'string') throw invalidType(fn, 'filename', 'a module path or a file: URL', value);
+  if (typeof value !== 'string') throw invalidType(fn, arg, 'a module path or a file: URL', value);
   return path.resolve(value);
 }
 

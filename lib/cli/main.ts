@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The numaplace command: topology, status, migrate, bench. Exit codes:
+// The numaplace command: topology, status, migrate, run, bench. Exit codes:
 // 0 done, 1 the operation failed (the kernel's error is printed) or migrate
-// left pages behind, 2 usage error.
+// left pages behind, 2 usage error; run exits with its command's status.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -10,6 +10,7 @@ import { memoryNodes, parseIdList } from '../topology';
 import { BENCH_HELP, formatBench, runBench } from './bench';
 import { toJson, useColour } from './format';
 import { formatMigrateOutcome, leftBehind, MIGRATE_HELP, migrateCommand } from './migrate';
+import { RUN_HELP, type RunRequest, runCommand } from './run';
 import { pidsMatching, STATUS_HELP, statusCommand, systemStatusCommand } from './status';
 import { TOPOLOGY_HELP, topologyCommand } from './topology';
 
@@ -21,11 +22,14 @@ Usage:
   numaplace status <pid|name>                 a process's memory per node, as bars (numastat -p)
   numaplace migrate <pid> --from 0 --to 1     move a process's pages between nodes
   numaplace migrate <pid> 0 1                 the same, as migratepages(8) takes it
+  numaplace run --node 1 -- <command>         start a command on node 1's CPUs and memory (numactl)
+  numaplace run --per-node -- <command>       one copy of a command per node
   numaplace bench                             quick migration benchmark on this machine
   numaplace help <command>                    one command's help
 
-Every command takes --json (machine-readable output), --no-color and --help.
-Exit codes: 0 done, 1 failed or migrate left pages behind, 2 usage error.`;
+Every command but run takes --json (machine-readable output), --no-color and --help.
+Exit codes: 0 done, 1 failed or migrate left pages behind, 2 usage error; run
+exits with its command's status.`;
 
 class UsageError extends Error {}
 
@@ -76,6 +80,35 @@ function migrationPairs(positionals: string[], values: { from?: string; to?: str
   return { pid, from, to: targets };
 }
 
+function nodeOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} needs a node id`);
+  return Number(value);
+}
+
+/** The placement options of numaplace run, checked for combinations that mean nothing. */
+function runRequest(values: Record<string, string | boolean | undefined>, positionals: string[]): RunRequest {
+  if (values.json) throw new UsageError('run has no --json: the output is the command\'s own');
+  if (positionals.length === 0) throw new UsageError('run needs a command: numaplace run --node 0 -- <command> [args...]');
+  const request: RunRequest = {
+    node: nodeOption(values.node as string | undefined, 'node'),
+    preferred: nodeOption(values.preferred as string | undefined, 'preferred'),
+    interleave: values.interleave === undefined ? undefined : nodeList(values.interleave as string, '--interleave'),
+    perNode: values['per-node'] === true,
+    cpusOnly: values['cpus-only'] === true,
+    memOnly: values['mem-only'] === true,
+  };
+  if (request.perNode && request.node !== undefined) throw new UsageError('give either --node or --per-node');
+  if (request.preferred !== undefined && request.interleave !== undefined) throw new UsageError('give either --preferred or --interleave');
+  if (request.cpusOnly && request.memOnly) throw new UsageError('--cpus-only and --mem-only leave nothing to place together');
+  const onNodes = request.node !== undefined || request.perNode;
+  if ((request.cpusOnly || request.memOnly) && !onNodes) throw new UsageError('--cpus-only and --mem-only go with --node or --per-node');
+  if (!onNodes && request.preferred === undefined && request.interleave === undefined) {
+    throw new UsageError('run needs a placement: --node, --per-node, --preferred or --interleave');
+  }
+  return request;
+}
+
 function countOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--${name} needs a positive integer`);
@@ -88,7 +121,7 @@ function version(): string {
 
 type Output = { text: string; exitCode?: number };
 
-const COMMAND_HELP: Record<string, string> = { topology: TOPOLOGY_HELP, status: STATUS_HELP, migrate: MIGRATE_HELP, bench: BENCH_HELP };
+const COMMAND_HELP: Record<string, string> = { topology: TOPOLOGY_HELP, status: STATUS_HELP, migrate: MIGRATE_HELP, run: RUN_HELP, bench: BENCH_HELP };
 
 async function run(argv: string[]): Promise<Output> {
   const [command, ...rest] = argv;
@@ -128,6 +161,19 @@ async function run(argv: string[]): Promise<Output> {
       const outcome = await migrateCommand(pid, from, to, progress);
       if (showProgress) process.stderr.write('\r\x1b[K');
       return { text: formatMigrateOutcome(outcome, values.json === true), exitCode: leftBehind(outcome) ? 1 : 0 };
+    }
+    case 'run': {
+      const { values, positionals } = parse(command, rest, {
+        node: { type: 'string' },
+        preferred: { type: 'string' },
+        interleave: { type: 'string' },
+        'per-node': { type: 'boolean' },
+        'cpus-only': { type: 'boolean' },
+        'mem-only': { type: 'boolean' },
+      });
+      if (values.help) return { text: RUN_HELP };
+      const request = runRequest(values, positionals);
+      return { text: '', exitCode: await runCommand(request, positionals[0], positionals.slice(1)) };
     }
     case 'bench': {
       const { values, positionals } = parse(command, rest, { size: { type: 'string' }, runs: { type: 'string' } });
