@@ -1,0 +1,96 @@
+// examples/per-node-server.js started both ways its header says, every worker
+// asked over HTTP where it runs and where its cache is.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { topology } from '../lib/index';
+import { childEnv } from './helpers';
+import packageJson from '../package.json';
+
+// The repository, also from the compiled tests (dist-tests/ has no examples/).
+const ROOT = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
+const SERVER = path.join(ROOT, 'examples', 'per-node-server.js');
+const CLI = path.join(ROOT, packageJson.bin.numaplace);
+
+interface Where {
+  node: number;
+  pid: number;
+  cpu: { cpu: number; node: number };
+  cachePages: Record<string, number>;
+}
+
+/** A port nobody listens on now, and the `count` after it. */
+async function freePorts(count: number): Promise<number> {
+  for (;;) {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    probe.close();
+    if (port + count < 65536) return port;
+  }
+}
+
+/** Resolves once `child` has printed `lines` lines that match `pattern`. */
+async function printed(child: ChildProcess, pattern: RegExp, lines: number): Promise<void> {
+  let seen = 0;
+  let text = '';
+  let errors = '';
+  child.stderr!.on('data', (chunk) => (errors += chunk));
+  for await (const chunk of child.stdout!) {
+    text += chunk;
+    seen = text.split('\n').filter((line) => pattern.test(line)).length;
+    if (seen >= lines) return;
+  }
+  throw new Error(`the server stopped after ${seen} of ${lines} lines: ${text}${errors}`);
+}
+
+async function where(port: number): Promise<Where> {
+  const response = await fetch(`http://127.0.0.1:${port}/where`);
+  return (await response.json()) as Where;
+}
+
+const nodes = topology().nodes.filter((node) => node.hasCpu && node.hasMemory);
+const CACHE_PAGES = (4 * 2 ** 20 * 4) / topology().pageSize;
+
+function checkWorker(t: Test, seen: Where, label: string): void {
+  t.equal(seen.cpu.node, seen.node, `${label}: answered from a CPU of node ${seen.node}`);
+  t.same(seen.cachePages, { [seen.node]: CACHE_PAGES }, `${label}: all ${CACHE_PAGES} pages of its cache on node ${seen.node}`);
+}
+
+t.test('as a cluster: one worker per node, one port', async (t) => {
+  const port = await freePorts(0);
+  const primary = spawn(process.execPath, [SERVER], { env: { ...childEnv(), PORT: String(port) } });
+  t.teardown(() => primary.kill('SIGKILL'));
+  await printed(primary, /serving on port/, nodes.length);
+  const byNode = new Map<number, Where>();
+  // The primary hands connections to the workers in turn.
+  for (let attempt = 0; attempt < 20 * nodes.length && byNode.size < nodes.length; attempt++) {
+    const seen = await where(port);
+    byNode.set(seen.node, seen);
+  }
+  t.same([...byNode.keys()].sort((a, b) => a - b), nodes.map((node) => node.id), 'a worker on every node answered');
+  for (const seen of byNode.values()) checkWorker(t, seen, `worker ${seen.pid}`);
+  const item = (await (await fetch(`http://127.0.0.1:${port}/item/7`)).json()) as { value: number };
+  t.equal(item.value, Math.imul(7, 2654435761) >>> 0, 'the cache answers');
+  primary.kill('SIGTERM');
+  const [code] = await once(primary, 'exit');
+  t.equal(code, 0, 'SIGTERM stops the primary and its workers');
+});
+
+t.test('with numaplace run --per-node: a process per node, each on PORT + node', async (t) => {
+  const port = await freePorts(Math.max(...nodes.map((node) => node.id)));
+  const run = spawn(process.execPath, [CLI, 'run', '--per-node', '--', process.execPath, SERVER], { env: { ...childEnv(), PORT: String(port) } });
+  t.teardown(() => run.kill('SIGKILL'));
+  await printed(run, /serving on port/, nodes.length);
+  for (const node of nodes) {
+    const seen = await where(port + node.id);
+    t.equal(seen.node, node.id, `port ${port + node.id}: node ${node.id}'s process`);
+    checkWorker(t, seen, `process on node ${node.id}`);
+  }
+  run.kill('SIGTERM');
+  const [code] = await once(run, 'exit');
+  t.equal(code, 128 + 15, 'SIGTERM reached every copy; numaplace exits as they did');
+});
