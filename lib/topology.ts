@@ -150,14 +150,19 @@ function readNumber(file: string): number | null {
   }
 }
 
-function readAccess(dir: string): MemoryAccess | null {
-  const initiatorsDir = `${dir}/access0/initiators`;
-  let entries: string[];
+/** The names in a sysfs directory, or null where it does not exist (an older kernel, no such firmware table). */
+function directoryEntries(dir: string): string[] | null {
   try {
-    entries = readdirSync(initiatorsDir);
+    return readdirSync(dir);
   } catch {
     return null;
   }
+}
+
+function readAccess(dir: string): MemoryAccess | null {
+  const initiatorsDir = `${dir}/access0/initiators`;
+  const entries = directoryEntries(initiatorsDir);
+  if (entries === null) return null;
   const initiators = entries.flatMap((name) => (/^node\d+$/.test(name) ? [Number(name.slice(4))] : [])).sort((a, b) => a - b);
   return {
     initiators,
@@ -198,13 +203,7 @@ export function numaNodes(): NumaNode[] {
 const TIER_ROOT = '/sys/devices/virtual/memory_tiering';
 
 function readMemoryTiers(): MemoryTier[] {
-  let names: string[];
-  try {
-    names = readdirSync(TIER_ROOT);
-  } catch {
-    return [];
-  }
-  return names
+  return (directoryEntries(TIER_ROOT) ?? [])
     .flatMap((name) => (/^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(`${TIER_ROOT}/${name}/nodelist`) }] : []))
     .sort((a, b) => a.id - b.id);
 }
@@ -229,14 +228,8 @@ export function deviceKind(classCode: number): DeviceKind {
 const PCI_BRIDGE_CLASS = 0x06;
 
 function readDevices(): PciDevice[] {
-  let addresses: string[];
-  try {
-    addresses = readdirSync(PCI_ROOT);
-  } catch {
-    return [];
-  }
   const devices: PciDevice[] = [];
-  for (const address of addresses.sort()) {
+  for (const address of (directoryEntries(PCI_ROOT) ?? []).sort()) {
     const dir = `${PCI_ROOT}/${address}`;
     const classCode = readNumber(`${dir}/class`);
     if (classCode === null || classCode >> 16 === PCI_BRIDGE_CLASS) continue;

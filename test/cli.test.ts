@@ -41,6 +41,8 @@ t.test('numaplace topology: every node, its CPUs and distances; --json is topolo
     t.match(stdout, new RegExp(`^${node.id}\\s+${formatIdList(initiators)}\\s+${readLatencyNs} ns\\s.*\\s${readBandwidthMBps} MB/s`, 'm'), `node ${node.id}: HMAT row`);
   }
   if (!machine.nodes.some((node) => node.access)) t.notMatch(stdout, /HMAT/, 'no HMAT section where the firmware gives none');
+  const tiers = machine.memoryTiers.map((tier) => `${tier.id}: nodes ${formatIdList(tier.nodes)}`).join(' · ');
+  if (tiers) t.match(stdout, `\nmemory tiers, fastest first: ${tiers}\n`, 'the memory tiers');
   for (const device of machine.devices.filter((candidate) => candidate.kind !== 'other')) {
     t.match(stdout, new RegExp(`^${device.address}\\s+${device.kind}\\s+${device.node ?? '-'}$`, 'm'), `device ${device.address}`);
   }

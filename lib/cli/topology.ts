@@ -48,9 +48,9 @@ export function formatTopology(machine: Topology): string {
       ]),
     ]),
   ];
-  const tiers = machine.memoryTiers.length < 2 ? [] : [
+  const tiers = machine.memoryTiers.length === 0 ? [] : [
     '',
-    `memory tiers, fastest first: ${machine.memoryTiers.map((tier) => `nodes ${formatIdList(tier.nodes)}`).join(' · ')}`,
+    `memory tiers, fastest first: ${machine.memoryTiers.map((tier) => `${tier.id}: nodes ${formatIdList(tier.nodes)}`).join(' · ')}`,
   ];
   const placed = machine.devices.filter((device) => device.kind !== 'other');
   const devices = placed.length === 0 ? [] : [
