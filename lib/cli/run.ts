@@ -69,9 +69,11 @@ function finished(child: ChildProcess, command: string): Promise<number> {
 /** Starts the command (once, or once per node with CPUs and memory) and resolves to the exit status. */
 export async function runCommand(request: RunRequest, command: string, args: string[]): Promise<number> {
   const nodes = request.perNode ? numaNodes().filter((node) => node.hasCpu && node.hasMemory).map((node) => node.id) : [request.node];
-  const children = nodes.map((node) => {
+  // Every placement checked before the first copy starts: a bad one leaves nothing running.
+  const placements = nodes.map((node) => ({ node, placement: placementFor(request, node) }));
+  const children = placements.map(({ node, placement }) => {
     const env = node === undefined ? process.env : { ...process.env, [NODE_VARIABLE]: String(node) };
-    return startPlaced('numaplace run', placementFor(request, node), () => spawn(command, args, { stdio: 'inherit', env }));
+    return startPlaced('numaplace run', placement, () => spawn(command, args, { stdio: 'inherit', env }));
   });
   const forward = (signal: NodeJS.Signals) => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
