@@ -57,10 +57,11 @@ export function prefaultView(view: Uint8Array, fn: string): void {
 // enough): small spans are written into the scratch array and copied out,
 // which costs less than the native side allocating a new array; [hidden pages,
 // pages]. Registered on first use, not on import: where the addon cannot load,
-// importing numaplace still works.
+// importing numaplace still works. The slot keeps them apart from those of
+// another copy of this module that loaded the same addon.
 const scratch = new Int32Array(64);
 const counts = new Float64Array(2);
-let registered = false;
+let slot: number | undefined;
 
 /** The view, its page statuses and hidden count, with errors naming the public function `fn`. */
 export function queryView(value: MemoryView, options: PageNodesOptions | undefined, fn: string) {
@@ -72,11 +73,8 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
   // Not callNative(): its two closures cost a 1-page query a few percent (up to 230 ns of 2.3 µs here).
   let result: Int32Array | undefined;
   try {
-    if (!registered) {
-      native.setQueryArrays(scratch, counts);
-      registered = true;
-    }
-    result = native.queryPages(view);
+    slot ??= native.setQueryArrays(scratch, counts);
+    result = native.queryPages(view, slot);
   } catch (error) {
     throw translate(error, fn, `for a view of ${view.byteLength} bytes`);
   }

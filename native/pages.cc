@@ -4,17 +4,20 @@
 #include "jobs.h"
 #include "numa/pages.h"
 
+#include <vector>
+
 namespace glue {
 
 namespace {
 
 // Where queryPages writes the statuses of a span that fits, and its counts:
-// arrays of one JS environment (the main thread or a worker), registered once
-// by lib/pages.ts. Reading them through Node-API on every call cost a 1-page
-// query ~280 ns of ~1.75 µs on the 2-CPU host. Their data pointers stay valid:
-// the references keep the arrays alive, reading a typed array through
-// Node-API moves its data off the JS heap for good, and lib/pages.ts never
-// hands them out, so nothing can detach them.
+// arrays registered once by each copy of lib/pages.ts in a JS environment
+// (the main thread or a worker; two copies of the package can share one addon
+// when they load the same file). Reading them through Node-API on every call
+// cost a 1-page query ~280 ns of ~1.75 µs on the 2-CPU host. Their data
+// pointers stay valid: the references keep the arrays alive, reading a typed
+// array through Node-API moves its data off the JS heap for good, and
+// lib/pages.ts never hands them out, so nothing can detach them.
 struct QueryArrays {
   Napi::Reference<Napi::Int32Array> scratch_ref;
   Napi::Reference<Napi::Float64Array> counts_ref;
@@ -23,45 +26,48 @@ struct QueryArrays {
   double* counts = nullptr;
 };
 
+// Every registration of this environment, by the slot number it was given.
+using Registrations = std::vector<QueryArrays>;
+
 }  // namespace
 
-// setQueryArrays(scratch, counts): registers queryPages' out-arrays for this
-// environment, replacing any registered before.
+// setQueryArrays(scratch, counts) -> slot: registers out-arrays for queryPages
+// in this environment; the caller passes the slot to every query.
 Napi::Value set_query_arrays(const Napi::CallbackInfo& info) {
   Args args(info, "setQueryArrays");
   Napi::Int32Array scratch = args.int32_array(0, "scratch");
   Napi::Float64Array counts = args.float64_array(1, "counts", 2);
   Napi::Env env = info.Env();
-  auto* arrays = env.GetInstanceData<QueryArrays>();
-  if (!arrays) {
-    arrays = new QueryArrays;
-    env.SetInstanceData(arrays);  // deleted, references and all, when the environment ends
+  auto* registrations = env.GetInstanceData<Registrations>();
+  if (!registrations) {
+    registrations = new Registrations;
+    env.SetInstanceData(registrations);  // deleted, references and all, when the environment ends
   }
-  arrays->scratch_ref = Napi::Persistent(scratch);
-  arrays->counts_ref = Napi::Persistent(counts);
-  arrays->scratch = scratch.Data();
-  arrays->capacity = scratch.ElementLength();
-  arrays->counts = counts.Data();
-  return env.Undefined();
+  registrations->push_back({Napi::Persistent(scratch), Napi::Persistent(counts), scratch.Data(), scratch.ElementLength(), counts.Data()});
+  return Napi::Number::New(env, double(registrations->size() - 1));
 }
 
-// queryPages(view) -> Int32Array | undefined, the node of every page of the
-// view: undefined when the span fits in the registered scratch array, which
+// queryPages(view, slot) -> Int32Array | undefined, the node of every page of
+// the view: undefined when the span fits in the slot's scratch array, which
 // then holds them, else a new array; counts[0] = pages hidden by NUMA
 // balancing, counts[1] = pages. The scratch array spares small queries the
 // allocation of an ArrayBuffer, their largest cost.
 Napi::Value query_pages(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array view = Args(info, "queryPages").view(0);
+  Args args(info, "queryPages");
+  Napi::Uint8Array view = args.view(0);
   Napi::Env env = info.Env();
-  auto* arrays = env.GetInstanceData<QueryArrays>();
-  if (!arrays) throw Napi::Error::New(env, "queryPages: no out-arrays registered (setQueryArrays) in this environment");
+  auto* registrations = env.GetInstanceData<Registrations>();
+  uint32_t slot = args.integer(1, "slot", registrations ? uint32_t(registrations->size()) : 0);
+  if (!registrations || slot >= registrations->size())
+    throw Napi::RangeError::New(env, "queryPages: slot must be one setQueryArrays gave in this environment");
+  QueryArrays& arrays = (*registrations)[slot];
   numa::PageSpan span = span_of_view(view);
-  bool fits = span.count <= arrays->capacity;
+  bool fits = span.count <= arrays.capacity;
   Napi::Int32Array status = fits ? Napi::Int32Array() : Napi::Int32Array::New(env, span.count);
   numa::QueryStats stats;
-  if (int err = numa::query_nodes(span, fits ? arrays->scratch : status.Data(), &stats)) throw system_error(env, err, "move_pages");
-  arrays->counts[0] = double(stats.hidden);
-  arrays->counts[1] = double(span.count);
+  if (int err = numa::query_nodes(span, fits ? arrays.scratch : status.Data(), &stats)) throw system_error(env, err, "move_pages");
+  arrays.counts[0] = double(stats.hidden);
+  arrays.counts[1] = double(span.count);
   return fits ? env.Undefined() : Napi::Value(status);
 }
 

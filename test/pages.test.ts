@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import t from 'tap';
-import { describePage, PAGE_NOT_PRESENT, pageNodes, placement, topology } from '../lib/index';
+import { describePage, PAGE_HIDDEN, PAGE_NOT_PRESENT, pageNodes, placement, topology } from '../lib/index';
 import { checksum, filledBuffer, freshMemory, tally } from './helpers';
 
 const PAGE = topology().pageSize;
@@ -94,4 +94,23 @@ t.test('bad arguments throw before any syscall', async (t) => {
   structuredClone(detached, { transfer: [detached] });
   t.throws(() => pageNodes(detached), { name: 'TypeError', message: /pageNodes: `view` is backed by a detached ArrayBuffer/ });
   t.throws(() => placement(view), { name: 'TypeError', message: /placement: `view` is backed by a detached/ });
+});
+
+t.test('two copies of the package in one process, one addon: each answers for its own views', async (t) => {
+  // A bundle and node_modules, or the compiled tests and dist/, can each load lib/pages.js while
+  // the addon, loaded from one file, is shared: their out-arrays must not cross.
+  const entry = require.resolve('../dist/pages.js');
+  const first = require(entry) as typeof import('../lib/pages');
+  delete require.cache[entry];
+  const second = require(entry) as typeof import('../lib/pages');
+  t.not(first, second, 'two module instances');
+  const small = filledBuffer(3 * PAGE + 1, 1).subarray(0, 2 * PAGE);
+  const large = filledBuffer(9 * PAGE, 2);
+  // Lengths and nodes, not equality: NUMA balancing may hide or move a page between two queries.
+  const answer = (status: Int32Array) => ({ pages: status.length, onNodes: status.every((entry) => entry >= 0 || entry === PAGE_HIDDEN) });
+  const expected = { small: answer(pageNodes(small)), large: answer(pageNodes(large)) };
+  for (let round = 0; round < 3; round++) {
+    t.same(answer(first.pageNodes(small)), expected.small, `round ${round}: the first copy, ${expected.small.pages} pages`);
+    t.same(answer(second.pageNodes(large)), expected.large, `round ${round}: the second copy, ${expected.large.pages} pages`);
+  }
 });
