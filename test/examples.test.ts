@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { realpathSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -47,10 +48,18 @@ async function printed(child: ChildProcess, pattern: RegExp, lines: number): Pro
   throw new Error(`the server stopped after ${seen} of ${lines} lines: ${text}${errors}`);
 }
 
-async function where(port: number): Promise<Where> {
-  const response = await fetch(`http://127.0.0.1:${port}/where`);
-  return (await response.json()) as Where;
+/**
+ * GET on a connection of its own: a kept-alive one can be closed by the server
+ * (after its 5 s keep-alive) just as the client reuses it, slow as the guests are.
+ */
+async function getJson<T>(port: number, url: string): Promise<T> {
+  const [response] = await once(get({ host: '127.0.0.1', port, path: url, agent: false }), 'response');
+  let body = '';
+  for await (const chunk of response) body += chunk;
+  return JSON.parse(body) as T;
 }
+
+const where = (port: number) => getJson<Where>(port, '/where');
 
 const nodes = topology().nodes.filter((node) => node.hasCpu && node.hasMemory);
 // Under emulation each start of Node costs seconds: of the guests, the 3node-hmat one runs these.
@@ -76,7 +85,7 @@ t.test('as a cluster: one worker per node, one port', async (t) => {
   }
   t.same([...byNode.keys()].sort((a, b) => a - b), nodes.map((node) => node.id), 'a worker on every node answered');
   for (const seen of byNode.values()) checkWorker(t, seen, `worker ${seen.pid}`);
-  const item = (await (await fetch(`http://127.0.0.1:${port}/item/7`)).json()) as { value: number };
+  const item = await getJson<{ value: number }>(port, '/item/7');
   t.equal(item.value, Math.imul(7, 2654435761) >>> 0, 'the cache answers');
   primary.kill('SIGTERM');
   const [code] = await once(primary, 'exit');

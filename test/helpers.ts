@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Test } from 'tap';
 import { allocLocal, topology } from '../lib/index';
+import packageJson from '../package.json';
 
 /** A buffer with data on every page, up to its last byte (so every page of its span is written). */
 export function filledBuffer(bytes: number, seed = 1): Buffer {
@@ -115,4 +117,16 @@ export function childEnv(): NodeJS.ProcessEnv {
     if (process.env[name]) env[name] = process.env[name];
   }
   return env;
+}
+
+const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
+
+/** Runs the numaplace command as a user would (optionally as another user), to its end. */
+export function numaplace(args: string[], options: { uid?: number } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: childEnv(),
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+  });
+  return { stdout: result.stdout, stderr: result.stderr, code: result.status };
 }
