@@ -2,7 +2,7 @@
 // figures where it gives them, its distances otherwise.
 import { constants } from 'node:os';
 import { invalidRange, invalidType, NumaError } from './errors';
-import { allowedMemoryNodes, type NumaNode, numaNodes, rankMemoryNodes, type RankBy, topology } from './topology';
+import { allowedMemoryNodes, type NumaNode, numaNodes, pciDevices, rankMemoryNodes, type RankBy } from './topology';
 import { byteCountOption, idArgument, optionsArgument } from './validate';
 
 export interface BestNodeOptions {
@@ -37,7 +37,7 @@ function nearNode(near: unknown, nodes: NumaNode[], fn: string): NumaNode | null
     return node;
   }
   if (typeof given.device !== 'string') throw invalidType(fn, 'options.near.device', "a PCI address such as '0000:03:00.0'", given.device);
-  const devices = topology().devices;
+  const devices = pciDevices();
   const device = devices.find((candidate) => candidate.address === given.device);
   if (!device) throw invalidRange(fn, 'options.near.device', `a PCI device of this machine (${devices.map((d) => d.address).join(', ')})`, given.device);
   return device.node === null ? null : (nodes.find((candidate) => candidate.id === device.node) ?? null);

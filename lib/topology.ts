@@ -227,7 +227,8 @@ export function deviceKind(classCode: number): DeviceKind {
 
 const PCI_BRIDGE_CLASS = 0x06;
 
-function readDevices(): PciDevice[] {
+/** PCI devices other than bridges, by address (topology().devices). */
+export function pciDevices(): PciDevice[] {
   const devices: PciDevice[] = [];
   for (const address of (directoryEntries(PCI_ROOT) ?? []).sort()) {
     const dir = `${PCI_ROOT}/${address}`;
@@ -263,7 +264,7 @@ export function topology(): Topology {
     allowedMems: allowedMemoryNodes(),
     allowedCpus: processStatusList('Cpus_allowed_list'),
     memoryTiers: readMemoryTiers(),
-    devices: readDevices(),
+    devices: pciDevices(),
   };
 }
 
