@@ -2,7 +2,7 @@
 // figures where it gives them, its distances otherwise.
 import { constants } from 'node:os';
 import { invalidRange, invalidType, NumaError } from './errors';
-import { allowedMemoryNodes, type NumaNode, numaNodes, pciDevices, rankMemoryNodes, type RankBy } from './topology';
+import { allowedMemoryNodes, type NumaNode, numaNodes, onlineNode, pciDevices, rankMemoryNodes, type RankBy } from './topology';
 import { byteCountOption, idArgument, optionsArgument } from './validate';
 
 export interface BestNodeOptions {
@@ -32,9 +32,7 @@ function nearNode(near: unknown, nodes: NumaNode[], fn: string): NumaNode | null
   }
   if ('node' in given) {
     const id = idArgument(given.node, fn, 'options.near.node', 'node');
-    const node = nodes.find((candidate) => candidate.id === id);
-    if (!node) throw invalidRange(fn, 'options.near.node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, id);
-    return node;
+    return onlineNode(nodes, id, fn, 'options.near.node');
   }
   if (typeof given.device !== 'string') throw invalidType(fn, 'options.near.device', "a PCI address such as '0000:03:00.0'", given.device);
   const devices = pciDevices();

@@ -10,7 +10,7 @@ import { native } from './binding';
 import { bestNode } from './best-node';
 import { callNative, invalidRange, invalidType } from './errors';
 import type { PolicySpec } from './policy';
-import { type NumaNode, numaNodes } from './topology';
+import { type NumaNode, numaNodes, onlineNode } from './topology';
 import { checkPolicyNodes, moduleArgument, nodeArgument, optionsArgument, policyArgument } from './validate';
 
 /** Where a child runs and allocates: each left out stays as the calling thread has it. */
@@ -51,8 +51,7 @@ function cpusFor(target: NumaNode, nodes: NumaNode[]): number[] {
 export function nodePlacement(fn: string, node: unknown, options: NodePlacementOptions | undefined): ChildPlacement {
   const id = nodeArgument(node, fn);
   const nodes = numaNodes();
-  const target = nodes.find((candidate) => candidate.id === id);
-  if (!target) throw invalidRange(fn, 'node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, id);
+  const target = onlineNode(nodes, id, fn, 'node');
   const { memory = 'bind' } = optionsArgument(options, fn);
   if (memory !== 'bind' && memory !== 'preferred') throw invalidRange(fn, 'options.memory', "'bind' or 'preferred'", memory);
   const memoryNode = target.hasMemory ? id : bestNode({ near: { node: id } });

@@ -268,6 +268,13 @@ export function topology(): Topology {
   };
 }
 
+/** Node `id` of `nodes`, or a RangeError for `fn`'s argument `arg` listing the online ones. */
+export function onlineNode(nodes: NumaNode[], id: number, fn: string, arg: string): NumaNode {
+  const node = nodes.find((candidate) => candidate.id === id);
+  if (!node) throw invalidRange(fn, arg, `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, id);
+  return node;
+}
+
 /** What memory nodes are ranked by (bestNode's `by`). */
 export type RankBy = 'latency' | 'bandwidth' | 'distance';
 
@@ -314,7 +321,6 @@ export function rankMemoryNodes(candidates: NumaNode[], from: NumaNode, by: Rank
  */
 export function nearestMemoryNode(node: number): number {
   const nodes = numaNodes();
-  const from = nodes.find((candidate) => candidate.id === node);
-  if (!from) throw invalidRange('nearestMemoryNode', 'node', `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, node);
+  const from = onlineNode(nodes, node, 'nearestMemoryNode', 'node');
   return rankMemoryNodes(nodes.filter((candidate) => candidate.hasMemory), from, 'distance')[0]?.id ?? node;
 }

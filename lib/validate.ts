@@ -10,7 +10,7 @@ import type { NativePolicy } from '../types/binding';
 import { capabilities } from './capabilities';
 import { invalidRange, invalidType, NumaError } from './errors';
 import { MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, POLICY_MODES, type PolicyMode } from './mempolicy';
-import { allowedMemoryNodes, memoryNodes, numaNodes, onlineNodes } from './topology';
+import { allowedMemoryNodes, memoryNodes, numaNodes, onlineNode, onlineNodes } from './topology';
 
 /** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type MemoryView = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
@@ -237,9 +237,7 @@ export function checkMoveAllowed(fn: string, syscall: string): void {
 /** The CPUs of an online node that has some, for pinning a thread to it. */
 export function cpusOfNodeArgument(value: unknown, fn: string, arg: string): number[] {
   const node = nodeArgument(value, fn, arg);
-  const nodes = numaNodes();
-  const found = nodes.find((candidate) => candidate.id === node);
-  if (!found) throw invalidRange(fn, arg, `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, node);
+  const found = onlineNode(numaNodes(), node, fn, arg);
   if (found.cpus.length === 0) throw invalidRange(fn, arg, 'a node with CPUs (this one has memory only)', node);
   return found.cpus;
 }
