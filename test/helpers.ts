@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Test } from 'tap';
+import { native } from '../lib/binding';
 import { allocLocal, topology } from '../lib/index';
 import packageJson from '../package.json';
 
@@ -32,6 +33,33 @@ export function freshMemory(bytes: number): Buffer {
  */
 export function checksum(view: Uint8Array): string {
   return crc32(view).toString(16);
+}
+
+let readsMapZeroPage: boolean | undefined;
+
+/**
+ * Whether reading a never-written page maps the kernel's shared zero page here, from
+ * /proc/self/pagemap: present but not mapped exclusively. A kernel can be built or booted without
+ * it (seen: a 6.18 build with pvm_no_zero_page=1); a read then gives the page a page of its own,
+ * on a node like any written page.
+ */
+export function readMapsZeroPage(): boolean {
+  if (readsMapZeroPage === undefined) {
+    const view = allocLocal(topology().pageSize, { hugePages: false });
+    void view[0];
+    const entry = Buffer.alloc(8);
+    const pagemap = openSync('/proc/self/pagemap', 'r');
+    try {
+      readSync(pagemap, entry, 0, 8, Number((native.spanOf(view).start / BigInt(view.length)) * 8n));
+    } finally {
+      closeSync(pagemap);
+    }
+    const bits = entry.readBigUInt64LE();
+    const present = (bits >> 63n) & 1n;
+    const exclusive = (bits >> 56n) & 1n;
+    readsMapZeroPage = present === 1n && exclusive === 0n;
+  }
+  return readsMapZeroPage;
 }
 
 /** Nodes that can hold pages (online with memory), read from inside whatever machine runs the test. */

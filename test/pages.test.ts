@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import t from 'tap';
 import { describePage, PAGE_HIDDEN, PAGE_NOT_PRESENT, pageNodes, placement, topology } from '../lib/index';
-import { checksum, filledBuffer, freshMemory, tally } from './helpers';
+import { checksum, filledBuffer, freshMemory, readMapsZeroPage, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const nodeIds = new Set(topology().nodes.map((node) => node.id));
@@ -19,9 +19,10 @@ t.test('never-written memory is not present; prefault populates it without chang
   const inner = freshMemory(16 * 2 ** 20);
   const status = pageNodes(inner);
   t.equal(tally(status)[PAGE_NOT_PRESENT], status.length, 'every page reports PAGE_NOT_PRESENT');
-  const read = inner[PAGE * 10]; // maps the shared zero page: still not the buffer's own
+  const read = inner[PAGE * 10]; // maps the shared zero page, where the kernel has one: not the buffer's own
   t.equal(read, 0);
-  t.equal(pageNodes(inner)[10], PAGE_NOT_PRESENT, 'a page only read maps the zero page: not present');
+  if (readMapsZeroPage()) t.equal(pageNodes(inner)[10], PAGE_NOT_PRESENT, 'a page only read maps the zero page: not present');
+  else t.ok(pageNodes(inner)[10] >= 0, 'this kernel has no zero page: a page only read has a page of its own, on a node');
   const before = checksum(inner);
   const populated = pageNodes(inner, { prefault: true });
   t.ok(onNodes(populated), `after prefault: ${JSON.stringify(tally(populated))}`);

@@ -149,6 +149,9 @@ int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats, HiddenPage
 
 // What move_pages says of a page that was only read, so maps the zero page:
 // in a mapping of `bytes` aligned to `bytes` (a huge zero page with MADV_HUGEPAGE).
+// -ENOENT where the read gave the page a page of its own (a kernel booted or
+// built without the zero page, as one 6.18 build with pvm_no_zero_page=1):
+// there is no zero page to correct then.
 int32_t status_of_read_page(size_t bytes, int advice) {
   size_t length = 2 * bytes;
   void* mapping = mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -160,6 +163,8 @@ int32_t status_of_read_page(size_t bytes, int advice) {
   int32_t status = 0;
   long rc = syscall(SYS_move_pages, 0, 1ul, &address, nullptr, &status, 0);
   if (rc < 0) status = -errno;
+  uint64_t entry = 0;
+  if (read_pagemap(start, 1, &entry) == 0 && (entry & kPagemapExclusive)) status = -ENOENT;
   munmap(mapping, length);
   return status;
 }

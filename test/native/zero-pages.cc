@@ -1,9 +1,12 @@
 // Drives numa::mark_zero_pages and numa::query_nodes directly on memory whose
 // pages this program made zero pages or its own, and prints what they answered
-// as JSON for test/zero-pages.test.ts. The kernel's own statuses are replaced
+// as JSON for test/zero-pages.test.ts (and whether a read maps the zero page
+// at all: a kernel can be booted without it). The kernel's own statuses are replaced
 // by the answer some 6.18 builds give (the zero page's node), so the
 // correction is exercised whatever kernel this runs on.
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +20,17 @@ void print_array(const char* name, const std::vector<int32_t>& values) {
   std::printf("\"%s\": [", name);
   for (size_t i = 0; i < values.size(); i++) std::printf("%s%d", i ? ", " : "", values[i]);
   std::printf("]");
+}
+
+// Whether the page at `address` maps the shared zero page: present in
+// /proc/self/pagemap but not mapped exclusively, as no page of its own is.
+bool maps_zero_page(const char* address) {
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  uint64_t entry = 0;
+  off_t offset = off_t(reinterpret_cast<uintptr_t>(address) / numa::page_size() * sizeof entry);
+  bool read = fd >= 0 && pread(fd, &entry, sizeof entry, offset) == sizeof entry;
+  if (fd >= 0) close(fd);
+  return read && (entry >> 63) == 1 && ((entry >> 56) & 1) == 0;
 }
 
 }  // namespace
@@ -48,8 +62,9 @@ int main() {
       numa::query_nodes(small_span, small_query.data(), nullptr),
       numa::query_nodes(huge_span, huge_query.data(), nullptr),
   };
-  std::printf("{\"kernelReportsZeroPageNode\": %s, \"errors\": [%d, %d, %d, %d], ",
-              numa::kernel_reports_zero_page_node() ? "true" : "false", errors[0], errors[1], errors[2], errors[3]);
+  std::printf("{\"readMapsZeroPage\": %s, \"kernelReportsZeroPageNode\": %s, \"errors\": [%d, %d, %d, %d], ",
+              maps_zero_page(small) ? "true" : "false", numa::kernel_reports_zero_page_node() ? "true" : "false",
+              errors[0], errors[1], errors[2], errors[3]);
   print_array("smallMarked", small_marked);
   std::printf(", ");
   print_array("smallQuery", small_query);
