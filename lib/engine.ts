@@ -99,6 +99,7 @@ export interface MigrationTotals {
   /** Pages elsewhere after the move, by final status (a node id or a negative errno). */
   failed: Map<number, number>;
   hidden: number;
+  hugePages: number;
   elapsedNs: number;
   status?: Int32Array;
 }
@@ -118,6 +119,7 @@ export class Assembly {
   notPresent = 0;
   readonly failed = new Map<number, number>();
   hidden = 0;
+  hugePages = 0;
   done = 0;
   private readonly finished: Chunk[] = [];
 
@@ -134,14 +136,15 @@ export class Assembly {
     this.notPresent += result.notPresent;
     for (const [status, pages] of Object.entries(result.failed)) increment(this.failed, Number(status), pages);
     this.hidden += result.hidden;
+    this.hugePages += result.hugePages;
     if (this.status && result.status) this.status.set(result.status, chunk.firstPage);
     this.done += chunk.pages;
     this.finished.push(chunk);
   }
 
   result(elapsedNs: number): MigrationTotals {
-    const { onNode, moved, notPresent, failed, hidden, status } = this;
-    return { onNode, moved, notPresent, failed, hidden, elapsedNs, status };
+    const { onNode, moved, notPresent, failed, hidden, hugePages, status } = this;
+    return { onNode, moved, notPresent, failed, hidden, hugePages, elapsedNs, status };
   }
 
   /** The results of the finished chunks only, as if the view were just those pages. */

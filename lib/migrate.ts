@@ -79,6 +79,13 @@ export interface MigrationReport {
   failed: Map<string, number>;
   /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
   hidden: number;
+  /**
+   * Huge pages (transparent or hugetlb) on `node` after the move that were mapped whole before and
+   * after it: each was given to move_pages by one address, as the kernel moves it at once, and its
+   * pages count in `onNode`. 0 where there are none, and before Linux 6.7, which cannot show them
+   * (PAGEMAP_SCAN): the pages of a huge page then go to move_pages one by one.
+   */
+  hugePages: number;
   /** Per page (with `options.status`): the node it is on after the move, read back, or a negative errno. */
   status?: Int32Array;
   /** Wall-clock time of the whole migration: prefault, queries and moves of every chunk. */
@@ -193,7 +200,7 @@ function failureCode(status: number): string {
 function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
   const failed = new Map<string, number>();
   for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
-  const { onNode, moved, notPresent, hidden, status, elapsedNs } = totals;
+  const { onNode, moved, notPresent, hidden, hugePages, status, elapsedNs } = totals;
   return {
     node: request.node,
     pages,
@@ -202,6 +209,7 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     notPresent,
     failed,
     hidden,
+    hugePages,
     ...(status ? { status } : {}),
     elapsedNs,
     method: 'move_pages',

@@ -2,7 +2,7 @@
 // wantStatus) and migrateAsync(...) -> Promise move the pages of a view to one
 // node (target: a node id) or page by page (target: an Int32Array with one
 // node per page). Result: { onNode, moved?, notPresent, failed: { status:
-// pages }, hidden, elapsedNs, status? } (the counts for a node id only; status
+// pages }, hidden, hugePages, elapsedNs, status? } (the counts for a node id only; status
 // when wanted, always for per-page targets).
 #include "args.h"
 #include "exports.h"
@@ -56,6 +56,7 @@ class MigrationJob {
     for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), number(pages));
     result.Set("failed", failed);
     result.Set("hidden", number(outcome_.stats.hidden));
+    result.Set("hugePages", number(outcome_.stats.huge_pages));
     result.Set("elapsedNs", number(outcome_.elapsed_ns));
     if (want_status_) result.Set("status", int32_array(env, status_));
     return result;

@@ -1,4 +1,5 @@
 import { execSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import t from 'tap';
 import type { NativeBinding } from '../types/binding';
@@ -9,6 +10,7 @@ import { native } from '../lib/binding';
 // registers them in the order of types/binding.d.ts).
 const declared: Record<keyof NativeBinding, true> = {
   pageSize: true,
+  hugePageSize: true,
   setQueryArrays: true,
   queryPages: true,
   spanOf: true,
@@ -32,9 +34,11 @@ const declared: Record<keyof NativeBinding, true> = {
 t.test('native exports match types/binding.d.ts, in its order', async (t) => {
   t.same(Object.keys(native), Object.keys(declared));
   t.equal(native.pageSize, Number(execSync('getconf PAGESIZE').toString()));
+  const thpSize = '/sys/kernel/mm/transparent_hugepage/hpage_pmd_size';
+  t.equal(native.hugePageSize, existsSync(thpSize) ? Number(readFileSync(thpSize, 'utf8')) : 0);
 });
 
-type Exports = Exclude<keyof NativeBinding, 'pageSize'>;
+type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize'>;
 const bytes = new Uint8Array(16);
 const policy = { mode: 0, flags: 0, nodes: [] };
 

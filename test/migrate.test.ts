@@ -1,6 +1,9 @@
-import { constants } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { constants, release } from 'node:os';
 import t from 'tap';
+import { native } from '../lib/binding';
 import {
+  allocOnNode,
   migrateBuffer,
   migrateBufferSync,
   movePages,
@@ -78,6 +81,50 @@ t.test('telling moved pages from pages already there is opt-in (countMoved): one
   t.ok(Math.abs(counted.moved! - elsewhere) <= slack, `moved ${counted.moved}: the pages the query before found elsewhere (${elsewhere})`);
   t.equal(counted.moved! + counted.alreadyOnNode!, counted.onNode, 'moved + already there = on the node');
   t.throws(() => migrateBufferSync(buffer, target, { countMoved: 'yes' as unknown as boolean }), { name: 'TypeError', message: /^migrateBufferSync: .*countMoved/ });
+});
+
+/** Huge pages mapping the view's mapping, from /proc/self/smaps (AnonHugePages), for a view that is a mapping of its own. */
+function hugePagesOfMapping(view: Uint8Array): number {
+  const start = native.spanOf(view).start;
+  const lines = readFileSync('/proc/self/smaps', 'utf8').split('\n');
+  const header = lines.findIndex((line) => {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    return range !== null && BigInt(`0x${range[1]}`) <= start && start < BigInt(`0x${range[2]}`);
+  });
+  const field = lines.slice(header + 1).find((line) => line.startsWith('AnonHugePages:'))!;
+  return (Number(/(\d+) kB/.exec(field)![1]) * 1024) / native.hugePageSize;
+}
+
+/** PAGEMAP_SCAN, which shows huge pages without privileges, is Linux 6.7+. */
+function kernelShowsHugePages(): boolean {
+  const [major, minor] = release().split('.').map(Number);
+  return major > 6 || (major === 6 && minor >= 7);
+}
+
+t.test('huge pages move by one address each; every page reads back on the node with its data', async (t) => {
+  if (native.hugePageSize === 0) return t.plan(0, 'no transparent huge pages on this kernel');
+  const nodes = memoryNodeIds();
+  const hugePage = native.hugePageSize;
+  const buffer = allocOnNode(4 * hugePage, nodes[0], { hugePages: true });
+  buffer.set(filledBuffer(buffer.length));
+  const whole = hugePagesOfMapping(buffer);
+  if (whole === 0) return t.plan(0, 'the kernel gave this mapping no huge page (THP defrag or memory)');
+  const digest = checksum(buffer);
+  const target = nodes.at(-1)!;
+  // A view from the middle of the first huge page to the middle of the last: the kernel moves
+  // every huge page it touches whole, and the report counts the pages of the span.
+  const view = buffer.subarray(hugePage / 2 + 100, buffer.length - hugePage / 2 + 5);
+  const report = migrateBufferSync(view, target, { status: true });
+  t.equal(report.pages, pageNodes(view).length);
+  t.equal(report.onNode, report.pages, `failed: ${JSON.stringify([...report.failed])}`);
+  t.same(tally(report.status!), { [target]: report.pages }, 'every page of the span on the target, read back');
+  t.same(tally(pageNodes(buffer)), { [target]: buffer.length / PAGE }, 'the whole huge pages moved, the bytes beyond the view too');
+  const wholeAfter = hugePagesOfMapping(buffer);
+  t.equal(report.hugePages, kernelShowsHugePages() ? wholeAfter : 0, `huge pages whole after the move (smaps: ${wholeAfter} of ${whole})`);
+  const again = await migrateBuffer(buffer, target);
+  t.equal(again.onNode, again.pages, 'the Promise form of the whole buffer: every page there');
+  t.equal(again.hugePages, kernelShowsHugePages() ? hugePagesOfMapping(buffer) : 0);
+  t.equal(checksum(buffer), digest, 'data intact');
 });
 
 t.test('never-written pages are counted as not present unless prefault', async (t) => {

@@ -14,6 +14,8 @@ export interface NativeMigrateResult {
   /** Pages elsewhere after the move, by their final status (a node id or a negative errno). */
   failed: Record<string, number>;
   hidden: number;
+  /** Huge pages on the target after the move, each moved by one address (the target a node id only). */
+  hugePages: number;
   elapsedNs: number;
   /** Where each page is after the move (read back), or a negative errno: with wantStatus or per-page targets. */
   status?: Int32Array;
@@ -37,6 +39,8 @@ export interface NativePolicy {
 
 export interface NativeBinding {
   readonly pageSize: number;
+  /** The size of a transparent huge page (hpage_pmd_size), or 0 without THP. */
+  readonly hugePageSize: number;
   /**
    * Registers out-arrays for queryPages() in this JS environment (the main thread or a worker) and returns
    * their slot, once per copy of lib/pages.ts: reading them through Node-API on every call would cost a

@@ -88,11 +88,12 @@ typedef struct {
   int* status;
 } Arrays;
 
-static Arrays arrays_for(Range range, int node) {
-  Arrays arrays = {malloc(range.pages * sizeof(void*)), node >= 0 ? malloc(range.pages * sizeof(int)) : NULL,
-                   malloc(range.pages * sizeof(int))};
-  for (size_t i = 0; i < range.pages; i++) {
-    arrays.addresses[i] = range.start + i * page_size();
+// One address every `stride` pages of the range.
+static Arrays arrays_for(Range range, int node, size_t stride) {
+  size_t count = (range.pages + stride - 1) / stride;
+  Arrays arrays = {malloc(count * sizeof(void*)), node >= 0 ? malloc(count * sizeof(int)) : NULL, malloc(count * sizeof(int))};
+  for (size_t i = 0; i < count; i++) {
+    arrays.addresses[i] = range.start + i * stride * page_size();
     if (arrays.nodes) arrays.nodes[i] = node;
     arrays.status[i] = -1;
   }
@@ -111,11 +112,12 @@ static int move_pages_syscall(int pid, unsigned long count, void** pages, const 
   return syscall(SYS_move_pages, pid, count, pages, nodes, status, flags) < 0 ? -1 : 0;
 }
 
-// ns of one call of `move` over the range; node -1 queries instead.
-static napi_value timed_move_pages(napi_env env, Range range, int32_t node, move_pages_fn move, const char* name) {
-  Arrays arrays = arrays_for(range, node);
+// ns of one call of `move` over the range, given an address every `stride`
+// pages; node -1 queries instead.
+static napi_value timed_move_pages(napi_env env, Range range, size_t stride, int32_t node, move_pages_fn move, const char* name) {
+  Arrays arrays = arrays_for(range, node, stride);
   uint64_t start = now_ns();
-  int rc = move(0, range.pages, arrays.addresses, arrays.nodes, arrays.status, node >= 0 ? MPOL_MF_MOVE : 0);
+  int rc = move(0, (range.pages + stride - 1) / stride, arrays.addresses, arrays.nodes, arrays.status, node >= 0 ? MPOL_MF_MOVE : 0);
   uint64_t elapsed = now_ns() - start;
   free_arrays(arrays);
   return rc < 0 ? fail(env, name) : number(env, (double)elapsed);
@@ -126,7 +128,18 @@ static napi_value move_pages_js(napi_env env, napi_callback_info info) {
   Range range;
   int32_t node;
   if (range_and_int(env, info, &range, &node)) return NULL;
-  return timed_move_pages(env, range, node, move_pages_syscall, "move_pages");
+  return timed_move_pages(env, range, 1, node, move_pages_syscall, "move_pages");
+}
+
+// movePagesByHugePage(view, node) -> ns of one move_pages call given one
+// address per 2 MiB of a range aligned to 2 MiB: what a caller who knows the
+// range is all transparent huge pages passes (the kernel moves a whole huge
+// page for any of its addresses).
+static napi_value move_pages_by_huge_page_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t node;
+  if (range_and_int(env, info, &range, &node)) return NULL;
+  return timed_move_pages(env, range, (2u << 20) / page_size(), node, move_pages_syscall, "move_pages");
 }
 
 // movePagesAsync(view, node) -> Promise of the ns of one move_pages call over
@@ -172,7 +185,7 @@ static napi_value move_pages_async_js(napi_env env, napi_callback_info info) {
   if (range_and_int(env, info, &range, &node)) return NULL;
   AsyncMove* move = calloc(1, sizeof *move);
   move->range = range;
-  move->arrays = arrays_for(range, node);
+  move->arrays = arrays_for(range, node, 1);
   napi_value promise, name;
   napi_create_promise(env, &move->deferred, &promise);
   napi_create_string_utf8(env, "movePagesAsync", NAPI_AUTO_LENGTH, &name);
@@ -221,7 +234,7 @@ static napi_value numa_move_pages_js(napi_env env, napi_callback_info info) {
     if (library) move = (move_pages_fn)dlsym(library, "numa_move_pages");
     if (!move) return number(env, -1);
   }
-  return timed_move_pages(env, range, node, move, "numa_move_pages");
+  return timed_move_pages(env, range, 1, node, move, "numa_move_pages");
 }
 
 // mbindMove(view, node) -> ns: migspeed's method, mbind(MPOL_BIND, MPOL_MF_MOVE),
@@ -331,6 +344,7 @@ static napi_value read_all_js(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       {"movePages", NULL, move_pages_js, NULL, NULL, NULL, napi_default, NULL},
+      {"movePagesByHugePage", NULL, move_pages_by_huge_page_js, NULL, NULL, NULL, napi_default, NULL},
       {"movePagesAsync", NULL, move_pages_async_js, NULL, NULL, NULL, napi_default, NULL},
       {"numaMovePages", NULL, numa_move_pages_js, NULL, NULL, NULL, napi_default, NULL},
       {"mbindMove", NULL, mbind_move_js, NULL, NULL, NULL, napi_default, NULL},

@@ -2,21 +2,10 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <fstream>
 #include <sys/mman.h>
 
 namespace numa {
 namespace {
-
-// The size of a transparent huge page (PMD), or 0 without THP.
-size_t huge_page_size() {
-  static const size_t size = [] {
-    size_t bytes = 0;
-    std::ifstream("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") >> bytes;
-    return bytes;
-  }();
-  return size;
-}
 
 // Maps `length` bytes; from one huge page up, starting on a huge-page
 // boundary, as Linux 6.7+ does by itself: on older kernels a huge page would

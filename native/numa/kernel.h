@@ -48,6 +48,7 @@ struct pm_scan_arg {
 
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #define PAGE_IS_PFNZERO (1 << 5)
+#define PAGE_IS_HUGE (1 << 6)
 #endif
 
 #ifdef __cplusplus  // benchmarks/raw/raw.c includes this file too

@@ -1,9 +1,11 @@
 #include "pages.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <fstream>
 #include <iterator>
 #include <mutex>
 #include <new>
@@ -76,6 +78,68 @@ int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
     want -= size_t(got);
   }
   return result;
+}
+
+// Calls found(first, end) for every run of pages [first, end) of the span
+// whose pages all have `category` (PAGEMAP_SCAN, Linux 6.7+, unprivileged).
+template <typename Found>
+int scan_pages(PageSpan span, uint64_t category, Found found) {
+  int fd = pagemap_fd();
+  if (fd < 0) return fd;
+  page_region regions[64];
+  pm_scan_arg scan = {};
+  scan.size = sizeof scan;
+  scan.start = span.start;
+  scan.end = span.start + span.count * page_size();
+  scan.vec = reinterpret_cast<uintptr_t>(regions);
+  scan.vec_len = std::size(regions);
+  scan.category_mask = category;
+  scan.return_mask = category;
+  while (scan.start < scan.end) {
+    long regions_found = ioctl(fd, PAGEMAP_SCAN, &scan);
+    if (regions_found < 0 && errno == EINTR) continue;
+    if (regions_found < 0) return -errno;
+    for (long i = 0; i < regions_found; i++)
+      found(size_t((regions[i].start - span.start) / page_size()), size_t((regions[i].end - span.start) / page_size()));
+    if (scan.walk_end <= scan.start) break;  // no progress: never loop forever
+    scan.start = scan.walk_end;
+  }
+  return 0;
+}
+
+// Runs of pages [first, end) of a chunk that huge pages map.
+using PageRuns = std::vector<std::pair<size_t, size_t>>;
+
+// Set once PAGEMAP_SCAN turns out to be missing (before Linux 6.7).
+std::atomic<bool> huge_pages_unseen{false};
+
+// The runs of the chunk that huge pages map; none where the kernel cannot
+// show them, and then the chunk moves page by page, as a raw caller's does.
+void find_huge_runs(PageSpan chunk, PageRuns& runs) {
+  runs.clear();
+  if (huge_page_size() == 0 || huge_pages_unseen.load(std::memory_order_relaxed)) return;
+  int err = scan_pages(chunk, PAGE_IS_HUGE, [&](size_t first, size_t end) { runs.emplace_back(first, end); });
+  if (err == -ENOTTY || err == -EINVAL) huge_pages_unseen.store(true, std::memory_order_relaxed);
+  if (err) runs.clear();
+}
+
+// The groups of a chunk's pages that one address each moves: each huge page
+// in `runs` (move_pages moves its whole folio for any one of its addresses,
+// and that address's status tells where the folio went), every other page
+// alone. firsts[g] is group g's first page; firsts.back() is chunk.count.
+void group_pages(PageSpan chunk, const PageRuns& runs, std::vector<uint32_t>& firsts) {
+  firsts.clear();
+  const size_t per_huge_page = huge_page_size() / page_size();
+  // Huge pages begin on multiples of their size: where in its huge page the chunk's first page lies.
+  const size_t offset = chunk.start / page_size() % per_huge_page;
+  size_t page = 0;
+  for (auto [first, end] : runs) {
+    for (; page < first; page++) firsts.push_back(uint32_t(page));
+    for (; page < end; page = std::min(end, (page + offset) / per_huge_page * per_huge_page + per_huge_page - offset))
+      firsts.push_back(uint32_t(page));
+  }
+  for (; page < chunk.count; page++) firsts.push_back(uint32_t(page));
+  firsts.push_back(uint32_t(chunk.count));
 }
 
 // 1 when a page the query found absent has a swap-type entry: it is being
@@ -187,6 +251,43 @@ void wait_before_attempt(int attempt) {
 // returns their count and stops without storing statuses for the batch.
 constexpr int32_t kUnset = INT32_MIN;
 
+// move_pages with one address per group (see group_pages): each group's
+// pages get its address's status, or kUnset where the kernel stored none.
+// The number of pages not moved, or a negative errno.
+long move_groups(void** addresses, const int32_t* nodes, const std::vector<uint32_t>& firsts, int flags, int32_t* status) {
+  thread_local std::vector<void*> group_addresses;
+  thread_local std::vector<int32_t> group_statuses;
+  size_t groups = firsts.size() - 1;
+  void** heads = kept_array(group_addresses, groups);
+  int32_t* head_status = kept_array(group_statuses, groups);
+  for (size_t g = 0; g < groups; g++) heads[g] = addresses[firsts[g]];
+  std::fill(head_status, head_status + groups, kUnset);
+  long rc = syscall(SYS_move_pages, 0, groups, heads, nodes, head_status, flags);
+  if (rc < 0) return -errno;
+  for (size_t g = 0; g < groups; g++) std::fill(status + firsts[g], status + firsts[g + 1], head_status[g]);
+  return rc;
+}
+
+// After a move by groups: a group whose pages one huge page still maps has
+// them all where its status says; of any other group (its huge page split
+// since the scan) only the first page's status is known, the rest kUnset to
+// be read back. `whole`: the first pages of the groups still whole.
+void settle_groups(PageSpan chunk, const std::vector<uint32_t>& firsts, int32_t* status, std::vector<uint32_t>& whole) {
+  thread_local PageRuns huge_after;
+  find_huge_runs(chunk, huge_after);
+  whole.clear();
+  auto run = huge_after.begin();
+  for (size_t g = 0; g + 1 < firsts.size(); g++) {
+    size_t first = firsts[g], end = firsts[g + 1];
+    if (end - first == 1) continue;
+    while (run != huge_after.end() && run->second <= first) ++run;
+    if (run != huge_after.end() && run->first <= first && end <= run->second)
+      whole.push_back(uint32_t(first));
+    else
+      std::fill(status + first + 1, status + end, kUnset);
+  }
+}
+
 // Moves one chunk; its statuses tell where each page is afterwards, read back
 // from the kernel: the kernel's own statuses can be incomplete (see kUnset)
 // or stale (a huge page moves as a whole; NUMA balancing moves pages too).
@@ -196,18 +297,40 @@ constexpr int32_t kUnset = INT32_MIN;
 int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target, int flags,
                const int32_t* before, int32_t* status, QueryStats* stats) {
   thread_local std::vector<int32_t> read_back;
+  thread_local PageRuns huge_runs;
+  thread_local std::vector<uint32_t> groups;
+  thread_local std::vector<uint32_t> whole_huge_pages;  // their first pages, in the last attempt
   int32_t* where = kept_array(read_back, chunk.count);
+  auto done = [&] {
+    if (stats) {
+      for (uint32_t first : whole_huge_pages) stats->huge_pages += status[first] == nodes[0];
+    }
+    return 0;
+  };
   bool busy = false;
   for (int attempt = 1;; attempt++) {
     if (busy) wait_before_attempt(attempt);
-    std::fill(status, status + chunk.count, kUnset);
-    long rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
+    // Huge pages by one address each: the kernel's per-address walk of their
+    // other pages would only find each already moved with the first.
+    huge_runs.clear();
+    whole_huge_pages.clear();
+    if (one_target) find_huge_runs(chunk, huge_runs);
+    long rc;
+    if (huge_runs.empty()) {
+      std::fill(status, status + chunk.count, kUnset);
+      rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
+      if (rc < 0) rc = -errno;
+    } else {
+      group_pages(chunk, huge_runs, groups);
+      rc = move_groups(addresses, nodes, groups, flags, status);
+    }
     if (rc < 0) {
       // The target node ran out of memory: the kernel stops the batch without
       // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
-      if (errno != ENOMEM) return -errno;
+      if (rc != -ENOMEM) return int(rc);
       std::fill(status, status + chunk.count, -ENOMEM);
     }
+    if (!huge_runs.empty()) settle_groups(chunk, groups, status, whole_huge_pages);
     // A zero page is nobody's page to move, whatever node the kernel names for it.
     if (kernel_reports_zero_page_node()) {
       if (int err = mark_zero_pages(chunk, status)) return err;
@@ -215,7 +338,7 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target
     // With one target for all pages, a status equal to it is the kernel's own
     // report that the page is there (no huge page can be torn between targets):
     // when every page has it, the read-back below would only repeat it.
-    if (one_target && size_t(std::count(status, status + chunk.count, nodes[0])) == chunk.count) return 0;
+    if (one_target && size_t(std::count(status, status + chunk.count, nodes[0])) == chunk.count) return done();
     // Read back without touching: a fault on a page already on its target
     // could make NUMA balancing move it away again. With one target, when the
     // only pages off it are ones the kernel could not find (never written, the
@@ -268,7 +391,7 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target
       if (in_flux < 0) return in_flux;
       worth_retrying = busy = in_flux > 0;
     }
-    if (!worth_retrying || attempt == kMoveAttempts) return 0;
+    if (!worth_retrying || attempt == kMoveAttempts) return done();
   }
 }
 
@@ -281,6 +404,15 @@ void fill_addresses(PageSpan chunk, void** addresses) {
 
 size_t page_size() {
   static const size_t size = size_t(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+size_t huge_page_size() {
+  static const size_t size = [] {
+    size_t bytes = 0;
+    std::ifstream("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") >> bytes;
+    return bytes;
+  }();
   return size;
 }
 
@@ -336,33 +468,7 @@ bool kernel_reports_zero_page_node() {
 }
 
 int mark_zero_pages(PageSpan span, int32_t* status) {
-  int fd = pagemap_fd();
-  if (fd < 0) return fd;
-  page_region regions[64];
-  pm_scan_arg scan = {};
-  scan.size = sizeof scan;
-  scan.start = span.start;
-  scan.end = span.start + span.count * page_size();
-  scan.vec = reinterpret_cast<uintptr_t>(regions);
-  scan.vec_len = std::size(regions);
-  scan.category_mask = PAGE_IS_PFNZERO;
-  scan.return_mask = PAGE_IS_PFNZERO;
-  int result = 0;
-  while (scan.start < scan.end) {
-    long found = ioctl(fd, PAGEMAP_SCAN, &scan);
-    if (found < 0 && errno == EINTR) continue;
-    if (found < 0) {
-      result = -errno;
-      break;
-    }
-    for (long i = 0; i < found; i++) {
-      std::fill(status + (regions[i].start - span.start) / page_size(),
-                status + (regions[i].end - span.start) / page_size(), kNotPresent);
-    }
-    if (scan.walk_end <= scan.start) break;  // no progress: never loop forever
-    scan.start = scan.walk_end;
-  }
-  return result;
+  return scan_pages(span, PAGE_IS_PFNZERO, [&](size_t first, size_t end) { std::fill(status + first, status + end, kNotPresent); });
 }
 
 int prefault_write(PageSpan span) {

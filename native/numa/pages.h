@@ -15,6 +15,8 @@ struct PageSpan {
 };
 
 size_t page_size();
+// The size of a transparent huge page (PMD), or 0 without THP.
+size_t huge_page_size();
 
 // Pages per move_pages call: bounds the temporary arrays (16384 pages = 64 MiB
 // of 4 KiB pages needs 192 KiB of arrays) without measurable extra syscall cost.
@@ -39,6 +41,9 @@ enum class HiddenPages {
 // Counts of how the truth about pages was established.
 struct QueryStats {
   size_t hidden = 0;  // present pages the kernel's query did not show (NUMA balancing)
+  // Huge pages a move found mapped whole before and after it: moved by one
+  // address each, the status of that address standing for all their pages.
+  size_t huge_pages = 0;
 };
 
 // status[i] = node of page i, or a negative errno. Pages the kernel reports as
@@ -54,6 +59,8 @@ int query_nodes(PageSpan span, int32_t* status, QueryStats* stats,
 // status[i]: the node the page is on afterwards (read back from the kernel),
 // or a negative errno: kNotPresent, or the kernel's reason for a page left
 // on another node. `flags` are MPOL_MF_* bits. Busy pages are retried.
+// With one node for every page, a huge page the kernel maps whole is given to
+// move_pages by one address (Linux 6.7+, where PAGEMAP_SCAN shows them).
 int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before,
                   int32_t* status, QueryStats* stats);
 
