@@ -2,7 +2,6 @@
 // page ranges, which run one after another (sync) or several at a time on the
 // libuv pool (async). Between chunks it reports progress and honours an
 // AbortSignal; a chunk already in the kernel always finishes.
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
@@ -22,20 +21,6 @@ export interface Chunk {
   pages: number;
 }
 
-let hugePageSize: number | undefined;
-
-/** The THP size, fixed for the boot: read once, not on every migration. */
-function hugePageBytes(): number {
-  if (hugePageSize === undefined) {
-    try {
-      hugePageSize = Number(readFileSync('/sys/kernel/mm/transparent_hugepage/hpage_pmd_size', 'utf8')) || 2 * 2 ** 20;
-    } catch {
-      hugePageSize = 2 * 2 ** 20;
-    }
-  }
-  return hugePageSize;
-}
-
 // Pages per chunk at most when the caller sets none: progress and an abort
 // come at least every 64 MiB of 4 KiB pages. The same as kChunkPages in
 // native/numa/pages.h: a default chunk is one move_pages call, and its
@@ -44,7 +29,7 @@ const MAX_DEFAULT_CHUNK_PAGES = 16384;
 
 /** chunkPages rounded up to whole huge pages, so no transparent huge page is split between two chunks. */
 export function alignedChunkPages(chunkPages: number): number {
-  const perHugePage = Math.max(1, hugePageBytes() / native.pageSize);
+  const perHugePage = Math.max(1, native.hugePageSize / native.pageSize);
   return Math.ceil(chunkPages / perHugePage) * perHugePage;
 }
 
@@ -61,7 +46,7 @@ export function planChunks(view: Uint8Array, chunkPages: number | undefined, lan
   const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(pages / lanes))));
   const pageSize = BigInt(native.pageSize);
   const chunkBytes = BigInt(perChunk) * pageSize;
-  const hugePage = BigInt(Math.max(hugePageBytes(), native.pageSize));
+  const hugePage = BigInt(Math.max(native.hugePageSize, native.pageSize));
   const base = (start / hugePage) * hugePage;
   const chunks: Chunk[] = [];
   let first = start;
@@ -84,8 +69,11 @@ export function planChunks(view: Uint8Array, chunkPages: number | undefined, lan
 /**
  * One pool thread stays free for fs, dns and crypto work, and one CPU for the
  * event loop (in a 2-CPU guest two chunks in flight delayed it by tens of ms).
+ * A view of one huge page or less gets one lane: a second chunk would only add
+ * a move_pages call's fixed cost, and counting this thread's CPUs costs ~1.5 µs.
  */
-export function defaultConcurrency(): number {
+export function defaultConcurrency(viewBytes: number): number {
+  if (viewBytes <= Math.max(native.hugePageSize, native.pageSize)) return 1;
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }

@@ -86,13 +86,20 @@ export function callNative<T>(fn: string, context: string | (() => string), call
   }
 }
 
-/** callNative() for the addon's Promise-returning calls. */
-export async function callNativeAsync<T>(fn: string, context: string | (() => string), call: () => Promise<T>): Promise<T> {
+/**
+ * callNative() for the addon's Promise-returning calls. Not an async function: every await and
+ * async frame is a microtask and a promise more on each call (benchmarks/suites/overhead.js).
+ */
+export function callNativeAsync<T>(fn: string, context: string | (() => string), call: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await call();
+    pending = call();
   } catch (error) {
-    throw translate(error, fn, context);
+    return Promise.reject(translate(error, fn, context));
   }
+  return pending.catch((error: unknown) => {
+    throw translate(error, fn, context);
+  });
 }
 
 function describe(value: unknown): string {

@@ -56,7 +56,7 @@ export interface MigrateOptions {
 }
 
 export interface ParallelMigrateOptions extends MigrateOptions {
-  /** Chunks in flight at once on the libuv pool. Default: one less than the pool size and than the CPU count (at least 1). */
+  /** Chunks in flight at once on the libuv pool. Default: one less than the pool size and than the CPU count (at least 1); 1 for a view of one huge page (2 MiB) or less. */
   concurrency?: number;
 }
 
@@ -137,9 +137,10 @@ function migrationRequest(
   const target = nodeArgument(node, fn);
   const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
-  const lanes = parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', defaultConcurrency()) : 1;
+  const context = () => `for a view of ${view.byteLength} bytes`;
+  const lanes = parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
-  const chunks = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => planChunks(view, pagesPerChunk, lanes));
+  const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
   const all = booleanOption(moveAll, fn, 'moveAll');
   if (all) checkMoveAllowed(fn, 'move_pages');
   return {
