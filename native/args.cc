@@ -32,18 +32,31 @@ void Args::range_error(const char* name, const char* expected) const {
   throw Napi::RangeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + expected);
 }
 
-Napi::Uint8Array Args::view(size_t index) const {
-  std::optional<Napi::Uint8Array> given = typed_array_of<uint8_t>(info_[index], napi_uint8_array);
-  if (!given) type_error("view", "a Uint8Array");
+// Every export that works on memory reads a view, a 1-page query included:
+// one Node-API call here, where node-addon-api's IsTypedArray() and
+// Uint8Array constructor make three (~300 of a query's ~1,300 instructions).
+Bytes Args::view(size_t index) const {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value value = info_[index];
+  if (napi_get_typedarray_info(info_.Env(), value, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array)
+    type_error("view", "a Uint8Array");
   // A detached buffer leaves its views empty; only then is the check worth a call.
-  if (given->ByteLength() == 0 && given->ArrayBuffer().IsDetached())
+  if (length == 0 && Napi::Uint8Array(info_.Env(), value).ArrayBuffer().IsDetached())
     type_error("view", "a Uint8Array over a live ArrayBuffer (this one is detached)");
-  return *given;
+  return {static_cast<uint8_t*>(data), length};
+}
+
+// One Node-API call: it fails for anything but a number.
+double Args::number(const Napi::Value& value, const char* name) const {
+  double number = 0;
+  if (napi_get_value_double(value.Env(), value, &number) != napi_ok) type_error(name, "a number");
+  return number;
 }
 
 uint32_t Args::integer_value(const Napi::Value& value, const char* name, uint32_t max) const {
-  if (!value.IsNumber()) type_error(name, "a number");
-  double number = value.As<Napi::Number>().DoubleValue();
+  double number = this->number(value, name);
   if (!(number >= 0 && number <= max) || number != std::floor(number))
     range_error(name, ("an integer in [0, " + std::to_string(max) + "]").c_str());
   return uint32_t(number);
@@ -54,8 +67,7 @@ uint32_t Args::integer(size_t index, const char* name, uint32_t max) const {
 }
 
 size_t Args::bytes(size_t index, const char* name) const {
-  if (!info_[index].IsNumber()) type_error(name, "a number");
-  double number = info_[index].As<Napi::Number>().DoubleValue();
+  double number = this->number(info_[index], name);
   if (!(number >= 1 && number < std::ldexp(1.0, 47)) || number != std::floor(number))
     range_error(name, "a whole number of bytes in [1, 2^47)");
   return size_t(number);
@@ -138,8 +150,8 @@ int Args::move_flags(size_t index, const char* name) const {
   return flags;
 }
 
-numa::PageSpan span_of_view(const Napi::Uint8Array& view) {
-  return numa::span_of(reinterpret_cast<uintptr_t>(view.Data()), view.ByteLength());
+numa::PageSpan span_of_view(Bytes view) {
+  return numa::span_of(reinterpret_cast<uintptr_t>(view.data), view.length);
 }
 
 }  // namespace glue

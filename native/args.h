@@ -16,12 +16,18 @@
 
 namespace glue {
 
+// The bytes of a view argument.
+struct Bytes {
+  uint8_t* data;
+  size_t length;
+};
+
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* function) : info_(info), function_(function) {}
 
-  // A Uint8Array over a live (not detached) buffer.
-  Napi::Uint8Array view(size_t index) const;
+  // The bytes of a Uint8Array over a live (not detached) buffer.
+  Bytes view(size_t index) const;
   // An integer in [0, max].
   uint32_t integer(size_t index, const char* name, uint32_t max) const;
   // A whole number of bytes, at least 1, below 2^47 (the user address space).
@@ -48,6 +54,7 @@ class Args {
   [[noreturn]] void type_error(const char* name, const char* expected) const;
   [[noreturn]] void range_error(const char* name, const char* expected) const;
   uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max) const;
+  double number(const Napi::Value& value, const char* name) const;
   numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
 
   const Napi::CallbackInfo& info_;
@@ -55,6 +62,6 @@ class Args {
 };
 
 // The whole pages a view touches.
-numa::PageSpan span_of_view(const Napi::Uint8Array& view);
+numa::PageSpan span_of_view(Bytes view);
 
 }  // namespace glue

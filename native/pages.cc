@@ -54,7 +54,7 @@ Napi::Value set_query_arrays(const Napi::CallbackInfo& info) {
 // allocation of an ArrayBuffer, their largest cost.
 Napi::Value query_pages(const Napi::CallbackInfo& info) {
   Args args(info, "queryPages");
-  Napi::Uint8Array view = args.view(0);
+  Bytes view = args.view(0);
   Napi::Env env = info.Env();
   auto* registrations = env.GetInstanceData<Registrations>();
   uint32_t slot = args.integer(1, "slot", registrations ? uint32_t(registrations->size()) : 0);
@@ -74,11 +74,11 @@ Napi::Value query_pages(const Napi::CallbackInfo& info) {
 // spanOf(view) -> { address: bigint, start: bigint, pages }: the view's address
 // and the whole pages it touches.
 Napi::Value span_of(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array view = Args(info, "spanOf").view(0);
+  Bytes view = Args(info, "spanOf").view(0);
   numa::PageSpan span = span_of_view(view);
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
-  result.Set("address", Napi::BigInt::New(env, uint64_t(reinterpret_cast<uintptr_t>(view.Data()))));
+  result.Set("address", Napi::BigInt::New(env, uint64_t(reinterpret_cast<uintptr_t>(view.data))));
   result.Set("start", Napi::BigInt::New(env, uint64_t(span.start)));
   result.Set("pages", Napi::Number::New(env, double(span.count)));
   return result;
@@ -86,8 +86,7 @@ Napi::Value span_of(const Napi::CallbackInfo& info) {
 
 // prefault(view): gives every page of the view a page of its own, data unchanged.
 Napi::Value prefault(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array view = Args(info, "prefault").view(0);
-  if (int err = numa::prefault_write(span_of_view(view))) throw system_error(info.Env(), err, "madvise");
+  if (int err = numa::prefault_write(span_of_view(Args(info, "prefault").view(0)))) throw system_error(info.Env(), err, "madvise");
   return info.Env().Undefined();
 }
 

@@ -41,9 +41,9 @@ Napi::Value range_policy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value node_of_address(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array view = Args(info, "nodeOfAddress").view(0);
+  Bytes view = Args(info, "nodeOfAddress").view(0);
   int node = -1;
-  if (int err = numa::node_of_address(reinterpret_cast<uintptr_t>(view.Data()), &node))
+  if (int err = numa::node_of_address(reinterpret_cast<uintptr_t>(view.data), &node))
     throw system_error(info.Env(), err, "get_mempolicy");
   return Napi::Number::New(info.Env(), node);
 }
