@@ -208,7 +208,9 @@ t.test('movePages returns where each page is', async (t) => {
   const targets = new Int32Array(pageNodes(buffer).length).fill(node);
   t.same(await movePages(buffer, targets), targets, 'async: status equals targets');
   t.same(movePagesSync(buffer, targets), targets, 'sync: status equals targets');
-  t.same(pageNodes(buffer), targets, 'read back');
+  // NUMA balancing may move a page in between (the first or last, shared with the allocator's data).
+  const misplaced = pageNodes(buffer).filter((where, page) => where !== targets[page]).length;
+  t.ok(misplaced <= (numaBalancing() ? 1 : 0), `read back: ${misplaced} page(s) elsewhere`);
   t.equal(checksum(buffer), digest);
   t.same(movePagesSync(new Uint8Array(0), new Int32Array(0)), new Int32Array(0), 'empty view, empty status');
 });
