@@ -153,6 +153,11 @@ int some_in_flux(PageSpan chunk, const int32_t* where) {
   return 0;
 }
 
+void fill_addresses(PageSpan chunk, void** addresses) {
+  const size_t step = page_size();
+  for (size_t i = 0; i < chunk.count; i++) addresses[i] = reinterpret_cast<void*>(chunk.start + i * step);
+}
+
 // The node of the page at `address`, faulting it in if NUMA balancing has
 // made it inaccessible: the fault may also migrate it to this CPU's node.
 // Kernel-side access: an unmapped address gives EFAULT, never a crash.
@@ -172,24 +177,42 @@ void reveal_pages(uintptr_t start, size_t count) {
   for (size_t i = 0; i < count; i++) node_by_fault(start + i * page_size());
 }
 
-// The node of a hidden page: from its frame number while it is untouched,
-// else (revealing) from the fault that makes it visible.
-int32_t hidden_page_node(uint64_t entry, uintptr_t address, HiddenPages hidden, FrameNodes& frames) {
+// The node of a hidden page from its frame number, without touching it, or
+// kHiddenNodeUnknown (frame numbers need CAP_SYS_ADMIN).
+int32_t hidden_page_node(uint64_t entry, FrameNodes& frames) {
   uint64_t frame = entry & kPagemapFrameMask;
   int32_t node = frame ? frames.node_of(frame) : -1;
-  if (hidden == HiddenPages::kReveal) {
-    int32_t faulted = node_by_fault(address);
-    if (node < 0) node = faulted;
-  }
   return node >= 0 ? node : kHiddenNodeUnknown;
+}
+
+// Faults a run of hidden pages back in (reveal_pages) and reads the node of
+// those whose frame number did not tell it with one query of the run: the
+// fault may have moved them to this CPU's node.
+void reveal_run(PageSpan run, int32_t* status) {
+  reveal_pages(run.start, run.count);
+  if (std::find(status, status + run.count, kHiddenNodeUnknown) == status + run.count) return;
+  thread_local std::vector<void*> run_addresses;
+  thread_local std::vector<int32_t> run_nodes;
+  void** addresses = kept_array(run_addresses, run.count);
+  int32_t* nodes = kept_array(run_nodes, run.count);
+  fill_addresses(run, addresses);
+  if (syscall(SYS_move_pages, 0, run.count, addresses, nullptr, nodes, 0) < 0) return;  // they stay unknown
+  for (size_t i = 0; i < run.count; i++)
+    if (status[i] == kHiddenNodeUnknown && nodes[i] >= 0) status[i] = nodes[i];
 }
 
 // Replaces the kernel's "absent" answers with the truth from pagemap:
 // not present, the shared zero page (not the buffer's own, never moved) or a
-// present page hidden by NUMA balancing.
+// present page hidden by NUMA balancing (revealing: faulted back in, a run of
+// them at a time).
 int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats, HiddenPages hidden) {
   std::vector<uint64_t> entries;
   FrameNodes frames;
+  size_t run_start = 0, run_length = 0;  // hidden pages being gathered into a run to reveal
+  auto reveal_gathered = [&] {
+    if (run_length > 0) reveal_run({span.start + run_start * page_size(), run_length}, status + run_start);
+    run_length = 0;
+  };
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     size_t n = std::min(kChunkPages, span.count - first);
     if (std::none_of(status + first, status + first + n, kernel_says_absent)) continue;
@@ -198,15 +221,19 @@ int resolve_absent(PageSpan span, int32_t* status, QueryStats* stats, HiddenPage
     if (err) return err;
     for (size_t i = 0; i < n; i++) {
       int32_t& page_status = status[first + i];
-      if (!kernel_says_absent(page_status)) continue;
+      bool absent = kernel_says_absent(page_status);
       bool own_page = (entries[i] & kPagemapPresent) && (entries[i] & kPagemapExclusive);
+      if (hidden == HiddenPages::kReveal && !(absent && own_page)) reveal_gathered();
+      if (!absent) continue;
       if (!own_page) {
         page_status = kNotPresent;
         continue;
       }
-      page_status = hidden_page_node(entries[i], span.start + (first + i) * page_size(), hidden, frames);
+      page_status = hidden_page_node(entries[i], frames);
       if (stats) stats->hidden++;
+      if (hidden == HiddenPages::kReveal && run_length++ == 0) run_start = first + i;
     }
+    reveal_gathered();
   }
   return 0;
 }
@@ -393,11 +420,6 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target
     }
     if (!worth_retrying || attempt == kMoveAttempts) return done();
   }
-}
-
-void fill_addresses(PageSpan chunk, void** addresses) {
-  const size_t step = page_size();
-  for (size_t i = 0; i < chunk.count; i++) addresses[i] = reinterpret_cast<void*>(chunk.start + i * step);
 }
 
 }  // namespace
