@@ -260,7 +260,7 @@ int32_t status_of_read_page(size_t bytes, int advice) {
   return status;
 }
 
-// When pages of a chunk were left behind the chunk is offered again: at once
+// When pages of a chunk were left behind they are offered again: at once
 // for pages NUMA balancing hid from the move (faulted back in first); after a
 // wait for busy pages (locked, under writeback, being migrated by another
 // thread or collapsed into a huge page), doubling from 1 ms, about a second in
@@ -295,6 +295,34 @@ long move_groups(void** addresses, const int32_t* nodes, const std::vector<uint3
   return rc;
 }
 
+// Another attempt at a chunk offers the kernel only the pages the last one
+// left off their targets (status[i] != nodes[i]): the others would cost it a
+// walk for nothing (under NUMA balancing, every page of a chunk but the
+// hidden ones). Their statuses as move_pages gives them, kUnset where it
+// stores none; the number of pages not moved, or a negative errno.
+long move_left_behind(size_t count, void** addresses, const int32_t* nodes, int flags, int32_t* status) {
+  thread_local std::vector<uint32_t> pages;
+  thread_local std::vector<void*> page_addresses;
+  thread_local std::vector<int32_t> page_nodes;
+  thread_local std::vector<int32_t> page_statuses;
+  pages.clear();
+  for (size_t i = 0; i < count; i++)
+    if (status[i] != nodes[i]) pages.push_back(uint32_t(i));
+  size_t n = pages.size();
+  void** to_move = kept_array(page_addresses, n);
+  int32_t* targets = kept_array(page_nodes, n);
+  int32_t* moved = kept_array(page_statuses, n);
+  for (size_t k = 0; k < n; k++) {
+    to_move[k] = addresses[pages[k]];
+    targets[k] = nodes[pages[k]];
+  }
+  std::fill(moved, moved + n, kUnset);
+  long rc = syscall(SYS_move_pages, 0, n, to_move, targets, moved, flags);
+  if (rc < 0) return -errno;
+  for (size_t k = 0; k < n; k++) status[pages[k]] = moved[k];
+  return rc;
+}
+
 // After a move by groups: a group whose pages one huge page still maps has
 // them all where its status says; of any other group (its huge page split
 // since the scan) only the first page's status is known, the rest kUnset to
@@ -326,7 +354,7 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target
   thread_local std::vector<int32_t> read_back;
   thread_local PageRuns huge_runs;
   thread_local std::vector<uint32_t> groups;
-  thread_local std::vector<uint32_t> whole_huge_pages;  // their first pages, in the last attempt
+  thread_local std::vector<uint32_t> whole_huge_pages;  // their first pages
   int32_t* where = kept_array(read_back, chunk.count);
   auto done = [&] {
     if (stats) {
@@ -340,10 +368,12 @@ int move_chunk(PageSpan chunk, void** addresses, int32_t* nodes, bool one_target
     // Huge pages by one address each: the kernel's per-address walk of their
     // other pages would only find each already moved with the first.
     huge_runs.clear();
-    whole_huge_pages.clear();
-    if (one_target) find_huge_runs(chunk, huge_runs);
+    if (attempt == 1) whole_huge_pages.clear();
+    if (one_target && attempt == 1) find_huge_runs(chunk, huge_runs);
     long rc;
-    if (huge_runs.empty()) {
+    if (attempt > 1) {
+      rc = move_left_behind(chunk.count, addresses, nodes, flags, status);
+    } else if (huge_runs.empty()) {
       std::fill(status, status + chunk.count, kUnset);
       rc = syscall(SYS_move_pages, 0, chunk.count, addresses, nodes, status, flags);
       if (rc < 0) rc = -errno;
