@@ -12,8 +12,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   };
   exports.Set("pageSize", Napi::Number::New(env, double(numa::page_size())));
   exports.Set("hugePageSize", Napi::Number::New(env, double(numa::huge_page_size())));
-  add("setQueryArrays", glue::set_query_arrays);
-  add("queryPages", glue::query_pages);
+  add("pageQuery", glue::page_query);
   add("spanOf", glue::span_of);
   add("prefault", glue::prefault);
   add("migrate", glue::migrate);

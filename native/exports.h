@@ -7,8 +7,7 @@
 namespace glue {
 
 // pages.cc
-Napi::Value set_query_arrays(const Napi::CallbackInfo& info);
-Napi::Value query_pages(const Napi::CallbackInfo& info);
+Napi::Value page_query(const Napi::CallbackInfo& info);
 Napi::Value span_of(const Napi::CallbackInfo& info);
 Napi::Value prefault(const Napi::CallbackInfo& info);
 // migrate.cc

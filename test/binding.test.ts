@@ -11,8 +11,7 @@ import { native } from '../lib/binding';
 const declared: Record<keyof NativeBinding, true> = {
   pageSize: true,
   hugePageSize: true,
-  setQueryArrays: true,
-  queryPages: true,
+  pageQuery: true,
   spanOf: true,
   prefault: true,
   migrate: true,
@@ -45,8 +44,7 @@ const policy = { mode: 0, flags: 0, nodes: [] };
 // Arguments each export accepts, by name. Every test below replaces one of them
 // with a wrong one, so no call here reaches the kernel.
 const valid: Record<Exports, [string, unknown][]> = {
-  setQueryArrays: [['scratch', new Int32Array(4)], ['counts', new Float64Array(2)]],
-  queryPages: [['view', bytes], ['slot', 0]],
+  pageQuery: [['scratch', new Int32Array(4)], ['counts', new Float64Array(2)]],
   spanOf: [['view', bytes]],
   prefault: [['view', bytes]],
   migrate: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
@@ -78,7 +76,6 @@ const outOfRange: Record<string, unknown> = {
   hugePages: 'always',
   cpus: [-1],
   scratch: undefined,
-  slot: 1e6,
   counts: new Float64Array(1),
   policy: { mode: 0, flags: 1, nodes: [] },
 };
@@ -114,17 +111,17 @@ t.test('a policy is read field by field', async (t) => {
 t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const scratch = new Int32Array(4).fill(12345);
   const counts = new Float64Array(2);
-  const slot = native.setQueryArrays(scratch, counts);
-  // Another copy of lib/pages.ts loading the same addon registers arrays of its own.
+  const queryPages = native.pageQuery(scratch, counts);
+  // Another copy of lib/pages.ts loading the same addon gets a query function of its own.
   const other = new Int32Array(4).fill(12345);
   const otherCounts = new Float64Array(2);
-  const otherSlot = native.setQueryArrays(other, otherCounts);
-  t.not(otherSlot, slot, 'each registration has its slot');
-  t.equal(native.queryPages(bytes, slot), undefined, 'a span that fits is written into the slot\'s scratch array');
+  native.pageQuery(other, otherCounts);
+  t.equal(queryPages(bytes), undefined, 'a span that fits is written into the scratch array');
   t.ok(counts[1] >= 1 && counts[1] <= 2, `${counts[1]} page(s) counted`);
   t.ok(scratch[0] >= 0 || scratch[0] === -4096, `the first page's node (or hidden) written: ${scratch[0]}`);
-  t.same([...other, ...otherCounts], [12345, 12345, 12345, 12345, 0, 0], "the other slot's arrays untouched");
-  const longer = native.queryPages(new Uint8Array(5 * native.pageSize), slot);
+  t.same([...other, ...otherCounts], [12345, 12345, 12345, 12345, 0, 0], "the other function's arrays untouched");
+  t.throws(() => queryPages(Symbol('wrong') as unknown as Uint8Array), { name: 'TypeError', message: /^queryPages: view must be / }, 'the query function checks its view');
+  const longer = queryPages(new Uint8Array(5 * native.pageSize));
   t.ok(longer instanceof Int32Array && longer.length >= 5, 'a longer span gets a new array');
   t.equal(counts[1], longer?.length, 'and its page count');
   const pages = native.spanOf(bytes).pages;
@@ -132,7 +129,7 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });
-  t.throws(() => native.queryPages(view, slot), { name: 'TypeError', message: /^queryPages: view must be .*detached/ });
+  t.throws(() => queryPages(view), { name: 'TypeError', message: /^queryPages: view must be .*detached/ });
 });
 
 t.test('a failed system call carries errno, code and syscall as fields', async (t) => {

@@ -37,24 +37,25 @@ export interface NativePolicy {
   nodes: number[];
 }
 
+/**
+ * The status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden,
+ * node unknown). Returns undefined when the span fits in the scratch array (the caller copies the
+ * first counts[1] entries) or else a new array; counts[0] receives how many present pages NUMA
+ * balancing hid from the kernel's query. Out-parameters, because allocating a result costs more
+ * than querying a page.
+ */
+export type QueryPages = (view: Uint8Array) => Int32Array | undefined;
+
 export interface NativeBinding {
   readonly pageSize: number;
   /** The size of a transparent huge page (hpage_pmd_size), or 0 without THP. */
   readonly hugePageSize: number;
   /**
-   * Registers out-arrays for queryPages() in this JS environment (the main thread or a worker) and returns
-   * their slot, once per copy of lib/pages.ts: reading them through Node-API on every call would cost a
-   * 1-page query ~15%.
+   * A query function that writes into these arrays, kept for the life of this JS environment (the
+   * main thread or a worker); one per copy of lib/pages.ts. Reading the arrays through Node-API on
+   * every call would cost a 1-page query ~15%.
    */
-  setQueryArrays(scratch: Int32Array, counts: Float64Array): number;
-  /**
-   * The status of each page: a node id, or a negative errno (-ENOENT = not present, -4096 = hidden,
-   * node unknown). Returns undefined when the span fits in the slot's scratch array (the caller
-   * copies the first counts[1] entries) or else a new array; the slot's counts[0] receives how many
-   * present pages NUMA balancing hid from the kernel's query. Out-parameters, because allocating a
-   * result costs more than querying a page.
-   */
-  queryPages(view: Uint8Array, slot: number): Int32Array | undefined;
+  pageQuery(scratch: Int32Array, counts: Float64Array): QueryPages;
   /** The whole pages a view touches: the view's address, the first page's, how many pages. */
   spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
