@@ -62,6 +62,12 @@ async function fixedCosts({ raw, a, b, repetitions, record }) {
           for (let i = 0; i < CALLS; i++) pageNodes(page);
         }).then((ns) => ns / CALLS),
       raw: async () => raw.onePageQuery(page, CALLS),
+      // The same syscall, but one per call from JavaScript into a minimal addon: what any Node
+      // caller pays at least (the loop inside C keeps caches and TLB warmer than calls from JS do).
+      rawFromJs: () =>
+        timed(() => {
+          for (let i = 0; i < CALLS; i++) raw.onePageQuery(page, 1);
+        }).then((ns) => ns / CALLS),
     });
   } finally {
     pinThread(original);
@@ -75,6 +81,13 @@ async function fixedCosts({ raw, a, b, repetitions, record }) {
     unit: '×',
     goal: { op: '<=', value: 1.5 },
     value: best(samples.pageNodes) / best(samples.raw),
+  });
+  record({ id: 'per-call/raw-query-from-js', title: `raw 1-page move_pages from a minimal addon, one per call from JavaScript (best of ${rounds})`, unit: 'ns', value: best(samples.rawFromJs) });
+  record({
+    id: 'ratio/one-page-query-vs-raw-from-js',
+    title: 'sync 1-page pageNodes ÷ the same syscall from a minimal addon, one per JavaScript call (best of each)',
+    unit: '×',
+    value: best(samples.pageNodes) / best(samples.rawFromJs),
   });
 
   // A 2 MiB batch moved between two nodes, with the same move by raw move_pages from C as bare
@@ -115,12 +128,15 @@ async function fixedCosts({ raw, a, b, repetitions, record }) {
  * User-space instructions per 1-page query, where wall time is too noisy:
  * callgrind runs a child doing N and 2N queries, and the difference over N
  * removes Node's start-up. Kernel work is not counted, so this is what
- * numaplace adds around the syscall.
+ * numaplace adds around the syscall. The child runs V8 without background
+ * threads: their compiles and collections, counted too, differ from run to run
+ * by more than N queries cost (differences of 50,000 calls came out between
+ * -2 and 4,600 instructions per call).
  */
 function instructionsPerCall(kind, calls) {
   const count = (n) => {
     const script = path.join(__dirname, '..', 'one-page-queries.js');
-    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, kind, String(n)], {
+    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', script, kind, String(n)], {
       encoding: 'utf8',
     });
     const match = /Collected : (\d+)/.exec(run.stderr ?? '');
@@ -133,7 +149,7 @@ function instructionsPerCall(kind, calls) {
 
 function callgrindCosts({ record }) {
   if (spawnSync('valgrind', ['--version']).status !== 0) return 'callgrind counts skipped: valgrind is not installed';
-  const calls = 50000;
+  const calls = 100000;
   const pageNodes = instructionsPerCall('pageNodes', calls);
   const raw = instructionsPerCall('raw', calls);
   record({
