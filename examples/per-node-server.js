@@ -51,9 +51,8 @@ if (cluster.isWorker) {
   const nodes = topology().nodes.filter((node) => node.hasCpu && node.hasMemory);
   for (const node of nodes) clusterForkOnNode(node.id);
   cluster.on('exit', (worker, code, signal) => console.log(`worker ${worker.process.pid} exited (${signal ?? code})`));
-  // Ctrl-C reaches the workers too; SIGTERM to the primary alone stops them all.
-  process.on('SIGTERM', () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    cluster.disconnect(() => process.exit(0));
-  });
+  // Ctrl-C reaches the workers too. SIGTERM to the primary alone stops them all:
+  // each worker closes its server, answers what it has begun and exits. (Killing
+  // them as well would race the disconnect messages on their closing channels.)
+  process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));
 }

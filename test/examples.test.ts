@@ -34,18 +34,25 @@ async function freePorts(count: number): Promise<number> {
   }
 }
 
-/** Resolves once `child` has printed `lines` lines that match `pattern`. */
-async function printed(child: ChildProcess, pattern: RegExp, lines: number): Promise<void> {
-  let seen = 0;
+/**
+ * Resolves once `child` has printed `lines` lines that match `pattern`, with a
+ * function that returns all it printed so far on both streams. It reads on to
+ * the end: a pipe whose reader stops is closed, and the child's next line (the
+ * cluster primary logs each worker's exit) would fail with EPIPE.
+ */
+async function printed(child: ChildProcess, pattern: RegExp, lines: number): Promise<() => string> {
   let text = '';
   let errors = '';
   child.stderr!.on('data', (chunk) => (errors += chunk));
-  for await (const chunk of child.stdout!) {
-    text += chunk;
-    seen = text.split('\n').filter((line) => pattern.test(line)).length;
-    if (seen >= lines) return;
-  }
-  throw new Error(`the server stopped after ${seen} of ${lines} lines: ${text}${errors}`);
+  const seen = () => text.split('\n').filter((line) => pattern.test(line)).length;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      text += chunk;
+      if (seen() >= lines) resolve();
+    });
+    child.stdout!.on('close', () => reject(new Error(`the server stopped after ${seen()} of ${lines} lines: ${text}${errors}`)));
+  });
+  return () => text + errors;
 }
 
 /**
@@ -76,7 +83,7 @@ t.test('as a cluster: one worker per node, one port', async (t) => {
   const port = await freePorts(0);
   const primary = spawn(process.execPath, [SERVER], { env: { ...childEnv(), PORT: String(port) } });
   t.teardown(() => primary.kill('SIGKILL'));
-  await printed(primary, /serving on port/, nodes.length);
+  const output = await printed(primary, /serving on port/, nodes.length);
   const byNode = new Map<number, Where>();
   // The primary hands connections to the workers in turn.
   for (let attempt = 0; attempt < 20 * nodes.length && byNode.size < nodes.length; attempt++) {
@@ -89,7 +96,7 @@ t.test('as a cluster: one worker per node, one port', async (t) => {
   t.equal(item.value, Math.imul(7, 2654435761) >>> 0, 'the cache answers');
   primary.kill('SIGTERM');
   const [code] = await once(primary, 'exit');
-  t.equal(code, 0, 'SIGTERM stops the primary and its workers');
+  t.equal(code, 0, 'SIGTERM stops the primary and its workers', { output: output() });
 });
 
 t.test('with numaplace run --per-node: a process per node, each on PORT + node', async (t) => {
@@ -97,7 +104,7 @@ t.test('with numaplace run --per-node: a process per node, each on PORT + node',
   const port = await freePorts(Math.max(...nodes.map((node) => node.id)));
   const run = spawn(process.execPath, [CLI, 'run', '--per-node', '--', process.execPath, SERVER], { env: { ...childEnv(), PORT: String(port) } });
   t.teardown(() => run.kill('SIGKILL'));
-  await printed(run, /serving on port/, nodes.length);
+  const output = await printed(run, /serving on port/, nodes.length);
   for (const node of nodes) {
     const seen = await where(port + node.id);
     t.equal(seen.node, node.id, `port ${port + node.id}: node ${node.id}'s process`);
@@ -105,5 +112,5 @@ t.test('with numaplace run --per-node: a process per node, each on PORT + node',
   }
   run.kill('SIGTERM');
   const [code] = await once(run, 'exit');
-  t.equal(code, 128 + 15, 'SIGTERM reached every copy; numaplace exits as they did');
+  t.equal(code, 128 + 15, 'SIGTERM reached every copy; numaplace exits as they did', { output: output() });
 });
