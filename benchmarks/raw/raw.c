@@ -280,6 +280,18 @@ static napi_value one_page_query_js(napi_env env, napi_callback_info info) {
   return number(env, (double)(now_ns() - start) / calls);
 }
 
+// queryPage(view) -> status: one 1-page move_pages query of the view's first
+// page and nothing else (no clock), as a minimal addon called once per query would.
+static napi_value query_page_js(napi_env env, napi_callback_info info) {
+  Range range;
+  int32_t unused;
+  if (range_and_int(env, info, &range, &unused)) return NULL;
+  void* address = range.start;
+  int status;
+  if (syscall(SYS_move_pages, 0, 1, &address, NULL, &status, 0) < 0) return fail(env, "move_pages");
+  return number(env, status);
+}
+
 // copy(target, source) -> ns: memcpy of the same bytes, the physical limit of a migration.
 static napi_value copy_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -351,6 +363,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getMempolicyLoop", NULL, get_mempolicy_loop_js, NULL, NULL, NULL, napi_default, NULL},
       {"zeroPageScan", NULL, zero_page_scan_js, NULL, NULL, NULL, napi_default, NULL},
       {"onePageQuery", NULL, one_page_query_js, NULL, NULL, NULL, napi_default, NULL},
+      {"queryPage", NULL, query_page_js, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy_js, NULL, NULL, NULL, napi_default, NULL},
       {"chase", NULL, chase_js, NULL, NULL, NULL, napi_default, NULL},
       {"readAll", NULL, read_all_js, NULL, NULL, NULL, napi_default, NULL},
