@@ -19,7 +19,7 @@ t.test('the bin is an executable script', async (t) => {
 });
 
 t.test('numaplace status <pid>: a bar per node, bytes from numa_maps', async (t) => {
-  const child = await childWithMemory(32);
+  const child = await childWithMemory(t, 32);
   const { stdout, code } = numaplace(['status', String(child.pid)]);
   t.equal(code, 0);
   t.match(stdout, new RegExp(`^pid ${child.pid} \\(node\\) · [\\d.]+ MiB resident`));
@@ -53,12 +53,12 @@ t.test('status bars: proportional, coloured only on a terminal without NO_COLOR'
 t.test('numaplace migrate: same node, errors explained', async (t) => {
   if (checkedOnHost(t, 'a same-node migration and its errors')) return;
   const node = memoryNodeIds()[0];
-  const child = await childWithMemory(8);
+  const child = await childWithMemory(t, 8);
   const same = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json']);
   t.equal(same.code, 0);
   t.match(JSON.parse(same.stdout), { pid: child.pid, from: [node], to: [node], notMoved: 0 });
   if (process.getuid?.() === 0) {
-    const denied = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json'], { uid: 65534 });
+    const denied = numaplace(['migrate', String(child.pid), '--from', String(node), '--to', String(node), '--json'], { asNobody: true });
     t.equal(denied.code, 1);
     t.match(JSON.parse(denied.stdout), { error: { code: 'EPERM', syscall: 'migrate_pages', message: /CAP_SYS_NICE/ } });
     t.match(denied.stderr, /CAP_SYS_NICE/);
@@ -90,7 +90,7 @@ t.test('numaplace migrate: usage errors', async (t) => {
 t.test("numaplace migrate: migratepages' habits", async (t) => {
   if (checkedOnHost(t, 'argument handling')) return;
   const node = memoryNodeIds()[0];
-  const child = await childWithMemory(8);
+  const child = await childWithMemory(t, 8);
   t.teardown(() => child.kill());
   const positional = numaplace(['migrate', String(child.pid), String(node), String(node), '--json']);
   t.equal(positional.code, 0, positional.stderr);
@@ -179,7 +179,7 @@ t.test('numaplace bench: text output, usage errors', async (t) => {
 t.test('multi-node: numaplace migrate moves a process, with progress', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
-  const child = await childWithMemory(32);
+  const child = await childWithMemory(t, 32);
   const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
   // migratepages' positional form; exit 1 exactly when pages stayed on the --from node.

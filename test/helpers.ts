@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Test } from 'tap';
@@ -113,11 +114,15 @@ export function numaBalancing(): number {
  * A child Node process holding `mib` MiB it has written; resolves once it is
  * written. It does not load the addon, so it runs without a sanitizer runtime:
  * migrate_pages over ASan's terabytes of shadow mappings would take minutes.
+ * Killed when test `t` ends, however it ends.
  */
-export async function childWithMemory(mib: number) {
+export async function childWithMemory(t: Test, mib: number) {
   const child = spawn(process.execPath, ['-e', `const b = Buffer.alloc(${mib} * 2 ** 20, 1); console.log('ready'); setInterval(() => b[0]++, 1000);`], {
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
   });
   await once(child.stdout!, 'data');
   return child;
@@ -147,14 +152,56 @@ export function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, packageJson.bin.numaplace);
 
-/** Runs the numaplace command as a user would (optionally as another user), to its end. */
-export function numaplace(args: string[], options: { uid?: number } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: childEnv(),
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
-  });
+/** The user tests run children as to see what a process without privileges gets. */
+export const NOBODY = { uid: 65534, gid: 65534 } as const;
+
+let copyForNobody: string | undefined;
+
+/**
+ * The built package where user nobody can read it: the checkout may sit under
+ * a directory only its owner may enter (root's home is mode 700), from which
+ * nobody can load nothing. What require('numaplace') and the fixtures load is
+ * copied once per test process, into a world-readable temporary directory
+ * removed when the process exits.
+ */
+export function packageForNobody(): string {
+  if (copyForNobody) return copyForNobody;
+  const copy = mkdtempSync(path.join(tmpdir(), 'numaplace-nobody-'));
+  process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+  chmodSync(copy, 0o755);
+  for (const part of ['package.json', 'dist', 'build/Release/numaplace.node', 'node_modules/node-gyp-build', 'test/fixtures']) {
+    cpSync(path.join(ROOT, part), path.join(copy, part), { recursive: true, dereference: true });
+  }
+  copyForNobody = copy;
+  return copy;
+}
+
+/**
+ * Spawn arguments that run `node <args>` as user nobody in packageForNobody()
+ * (so `-e` scripts require('./dist')). tap adds its process tracking to every
+ * child's NODE_OPTIONS, a hook in the checkout that nobody cannot read:
+ * env(1) drops it before node starts.
+ */
+export function nodeAsNobody(args: string[]): [string, string[], SpawnOptions] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], { cwd: packageForNobody(), env: childEnv(), ...NOBODY }];
+}
+
+/** `node -e script` as user nobody, to its end: its standard output, or a throw with its error output. */
+export function runAsNobody(script: string): string {
+  const [command, args, options] = nodeAsNobody(['-e', script]);
+  const result = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`node as nobody exited ${result.status ?? result.signal}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Runs the numaplace command as a user would (optionally as nobody), to its end. */
+export function numaplace(args: string[], options: { asNobody?: boolean } = {}) {
+  const [command, commandArgs, spawnOptions] = options.asNobody
+    ? nodeAsNobody([packageJson.bin.numaplace, ...args])
+    : [process.execPath, [CLI, ...args], { env: childEnv() }];
+  const result = spawnSync(command, commandArgs, { ...spawnOptions, encoding: 'utf8', timeout: 120_000 });
   return { stdout: result.stdout, stderr: result.stderr, code: result.status };
 }

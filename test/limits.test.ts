@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { allocLocal, allocOnNode, bindBuffer, migrateBufferSync, pageNodes, topology } from '../lib/index';
-import { checkedOnHost, checksum, childEnv, filledBuffer, multiNodeOrSkip, tally } from './helpers';
+import { checkedOnHost, checksum, childEnv, filledBuffer, multiNodeOrSkip, runAsNobody, tally } from './helpers';
 
 const MiB = 2 ** 20;
 
@@ -30,7 +30,7 @@ t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => 
     return;
   }
   const script = `
-    const n = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const n = require('./dist');
     const buffer = n.allocLocal(16 * 4096).fill(1);
     const node = n.pageNodes(buffer)[0];
     const others = n.topology().nodes.filter((x) => x.hasMemory && x.id !== node).map((x) => x.id);
@@ -41,7 +41,7 @@ t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => 
       before: node,
       after: [...new Set(n.pageNodes(buffer))],
     }));`;
-  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }));
+  const out = JSON.parse(runAsNobody(script));
   t.match(out.migrate, { name: 'NumaError', code: 'EPERM', syscall: 'move_pages' });
   t.match(out.bind, { name: 'NumaError', code: 'EPERM', syscall: 'mbind' });
   t.same(out.after, [out.before], 'every page is where it was');

@@ -25,7 +25,7 @@ import {
   threadPolicy,
   topology,
 } from '../lib/index';
-import { checksum, childEnv, filledBuffer, freshMemory, multiNodeOrSkip, numaBalancing, tally } from './helpers';
+import { checksum, childEnv, filledBuffer, freshMemory, multiNodeOrSkip, nodeAsNobody, numaBalancing, tally } from './helpers';
 
 const MiB = 2 ** 20;
 const PAGE = topology().pageSize;
@@ -325,17 +325,14 @@ function scanEagerly(): (() => void) | undefined {
 }
 
 /**
- * Runs fixtures/hidden-pages.js as `user`: it moves its buffer, and while it
- * then queries, the scanner is eager (with balancing on, where allowed).
- * childEnv(): tap injects its process tracking into child processes, which
- * would write files the other user may not.
+ * Runs fixtures/hidden-pages.js (as user nobody, or as this test's user): it
+ * moves its buffer, and while it then queries, the scanner is eager (with
+ * balancing on, where allowed).
  */
-async function hiddenPages(user: { uid?: number; gid?: number }, balancing: boolean) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures/hidden-pages.js')], {
-    env: childEnv(),
-    stdio: ['pipe', 'pipe', 'inherit'],
-    ...user,
-  });
+async function hiddenPages(asNobody: boolean, balancing: boolean) {
+  const fixture = ['test/fixtures/hidden-pages.js'];
+  const [command, args, options] = asNobody ? nodeAsNobody(fixture) : [process.execPath, [path.join(__dirname, '..', fixture[0])], { env: childEnv() }];
+  const child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   let restore: (() => void) | undefined;
   let result = '';
@@ -357,9 +354,9 @@ t.test('with NUMA balancing, pages hidden from move_pages are reported truthfull
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
   const balancing = numaBalancing() === 1;
-  const users = process.getuid?.() === 0 ? { 'root (frame numbers visible)': {}, nobody: { uid: 65534, gid: 65534 } } : { [`uid ${process.getuid?.()}`]: {} };
-  for (const [who, user] of Object.entries(users)) {
-    const { seen, eager } = await hiddenPages(user, balancing);
+  const users = process.getuid?.() === 0 ? { 'root (frame numbers visible)': false, nobody: true } : { [`uid ${process.getuid?.()}`]: false };
+  for (const [who, asNobody] of Object.entries(users)) {
+    const { seen, eager } = await hiddenPages(asNobody, balancing);
     t.same(seen.failed, {}, `${who}: the move failed nowhere`);
     t.equal(seen.untruthful, 0, `${who}: every query: every page present, on node ${seen.target} or hidden`);
     if (!balancing) {

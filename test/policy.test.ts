@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -17,7 +16,7 @@ import {
   threadPolicy,
   topology,
 } from '../lib/index';
-import { absentNode, checksum, childEnv, memoryNodeIds, multiNodeOrSkip, readMapsZeroPage, tally } from './helpers';
+import { absentNode, checksum, memoryNodeIds, multiNodeOrSkip, readMapsZeroPage, runAsNobody, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -163,7 +162,7 @@ t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function",
     return;
   }
   const script = `
-    const n = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const n = require('./dist');
     const buffer = Buffer.alloc(8192, 1);
     const node = n.nearestMemoryNode(n.currentCpu().node);
     const caught = (call) => { try { call(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, syscall: e.syscall, message: e.message }; } };
@@ -172,7 +171,7 @@ t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function",
       movePages: caught(() => n.movePagesSync(buffer, new Int32Array(n.pageNodes(buffer).length).fill(node), { moveAll: true })),
       bind: caught(() => n.bindBuffer(buffer, { mode: 'bind', nodes: [node], moveAll: true, expandToPages: true })),
     }));`;
-  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }));
+  const out = JSON.parse(runAsNobody(script));
   for (const [name, syscall] of [['migrate', 'move_pages'], ['movePages', 'move_pages'], ['bind', 'mbind']]) {
     t.match(out[name], { name: 'NumaError', code: 'EPERM', syscall, message: /options\.moveAll .*CAP_SYS_NICE/ }, name);
   }

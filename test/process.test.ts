@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
-import { absentNode, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip } from './helpers';
+import { absentNode, childWithMemory, memoryNodeIds, multiNodeOrSkip, runAsNobody } from './helpers';
 
 t.test('parseNumaMaps reads each mapping', async (t) => {
   const text = [
@@ -26,7 +25,7 @@ t.test('processPlacement of this process and a child', async (t) => {
   const node = memoryNodeIds()[0];
   t.ok((self.bytesByNode.get(node) ?? 0) > 0, 'this process has memory on a node');
   t.ok(self.mappings.some((m) => m.kind === 'heap' || m.kind === 'anon'));
-  const child = await childWithMemory(32);
+  const child = await childWithMemory(t, 32);
   const placement = processPlacement(child.pid!);
   const anonBytes = [...placement.bytesByKind.anon.values(), ...placement.bytesByKind.heap.values()].reduce((a, b) => a + b, 0);
   t.ok(anonBytes >= 32 * 2 ** 20, `the child's 32 MiB are counted (${anonBytes} bytes anon + heap)`);
@@ -38,7 +37,7 @@ t.test('processPlacement of this process and a child', async (t) => {
 
 t.test('migrateProcess(Sync): same node, and the errors the kernel gives', async (t) => {
   const node = memoryNodeIds()[0];
-  const child = await childWithMemory(8);
+  const child = await childWithMemory(t, 8);
   t.same(migrateProcessSync(child.pid!, [node], [node]), { notMoved: 0 });
   t.same(await migrateProcess(child.pid!, [node], [node]), { notMoved: 0 });
   child.kill();
@@ -69,23 +68,19 @@ t.test("migrateProcess on another user's process without CAP_SYS_NICE: EPERM, ex
     return;
   }
   const node = memoryNodeIds()[0];
-  const child = await childWithMemory(8);
+  const child = await childWithMemory(t, 8);
   const script = `
-    const { migrateProcessSync } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const { migrateProcessSync } = require('./dist');
     try { migrateProcessSync(${child.pid}, [${node}], [${node}]); console.log('{}'); }
     catch (error) { console.log(JSON.stringify({ name: error.name, code: error.code, syscall: error.syscall, message: error.message })); }`;
-  const result = JSON.parse(
-    execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, env: childEnv() }),
-  );
-  child.kill();
-  await once(child, 'exit');
+  const result = JSON.parse(runAsNobody(script));
   t.match(result, { name: 'NumaError', code: 'EPERM', syscall: 'migrate_pages', message: /CAP_SYS_NICE/ });
 });
 
 t.test('multi-node: migrateProcess moves a child process between nodes', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
-  const child = await childWithMemory(64);
+  const child = await childWithMemory(t, 64);
   const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
   const before = onNode(from);
