@@ -153,6 +153,14 @@ export interface RunOptions {
   concurrency: number;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** The error to stop with when the caller gave the view's memory away (checked around every chunk), else undefined. */
+  memoryGone: () => unknown;
+}
+
+/** Stops the chunks with the caller's error when the view's memory was given away. */
+function checkMemory(options: RunOptions): void {
+  const gone = options.memoryGone();
+  if (gone !== undefined) throw gone;
 }
 
 /** Thrown when the signal stops a migration between chunks, with the results of the chunks that ran. */
@@ -164,6 +172,8 @@ export class Aborted {
 export function runChunksSync(chunks: Chunk[], assembly: Assembly, run: (chunk: Chunk) => NativeMigrateResult, options: RunOptions): void {
   for (const chunk of chunks) {
     if (options.signal?.aborted) throw new Aborted(assembly, options.signal.reason);
+    // onProgress may have transferred or resized the buffer.
+    checkMemory(options);
     assembly.add(chunk, run(chunk));
     options.onProgress?.({ pages: assembly.pages, done: assembly.done });
   }
@@ -171,7 +181,9 @@ export function runChunksSync(chunks: Chunk[], assembly: Assembly, run: (chunk: 
 
 /**
  * Runs the chunks with up to `concurrency` in flight on the libuv pool. On an
- * error or an abort no new chunk starts; the ones in flight finish first.
+ * error or an abort no new chunk starts; the ones in flight finish first. The
+ * memory is checked before each chunk and after it: the caller can give it
+ * away (transfer or resize the buffer) while the move runs.
  */
 export async function runChunks(
   chunks: Chunk[],
@@ -186,7 +198,11 @@ export async function runChunks(
     while (next < chunks.length && !stopped()) {
       const chunk = chunks[next++];
       try {
-        assembly.add(chunk, await run(chunk));
+        checkMemory(options);
+        const result = await run(chunk);
+        // Given away while this chunk ran: its result may describe someone else's memory.
+        checkMemory(options);
+        assembly.add(chunk, result);
         options.onProgress?.({ pages: assembly.pages, done: assembly.done });
       } catch (error) {
         failure ??= { error };

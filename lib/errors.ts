@@ -41,6 +41,9 @@ const HINTS: Record<string, string | (() => string)> = {
   'migrate_pages EINVAL': 'a node is not allowed or the node lists do not match',
   'set_mempolicy_home_node EINVAL': "the range needs a 'bind' or 'preferred-many' policy",
   'madvise EINVAL': 'prefaulting (MADV_POPULATE_WRITE) needs Linux 5.14+',
+  // move_pages' own arrays are always readable: EFAULT is the caller's memory gone under the move (native/jobs.h).
+  'move_pages EFAULT':
+    "the view's memory was given away while its pages moved (its ArrayBuffer transferred, detached or resized): keep the buffer, unchanged, until the call returns",
   'move_pages EACCES': "a target node is outside this process's cpuset (topology().allowedMems lists the allowed ones)",
   '* EPERM': 'this needs CAP_SYS_NICE: run as root or grant it (setcap cap_sys_nice+ep $(which node)); in a container, also a seccomp profile that allows the call',
   'dlopen ENOTSUP':

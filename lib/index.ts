@@ -28,6 +28,7 @@ export {
   migrateBuffer,
   migrateBufferSync,
   MigrationAbortedError,
+  MigrationFailedError,
   movePages,
   movePagesSync,
   NODE_UNKNOWN,

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
@@ -14,7 +15,7 @@ import {
   type RunOptions,
 } from './engine';
 import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
-import { callNative, callNativeAsync, NumaError } from './errors';
+import { callNative, callNativeAsync, NumaError, translate } from './errors';
 import { increment, PAGE_HIDDEN } from './pages';
 import {
   booleanOption,
@@ -112,9 +113,28 @@ export class MigrationAbortedError extends Error {
   }
 }
 
+/**
+ * What migrateBuffer() and migrateBufferSync() throw when the kernel fails or
+ * the caller gives the view's memory away part way: the NumaError of the
+ * failure, with `report` covering the chunks that had finished (their pages
+ * are where it says) and `totalPages` the whole span.
+ */
+export class MigrationFailedError extends NumaError {
+  constructor(
+    error: NumaError,
+    readonly report: MigrationReport,
+    readonly totalPages: number,
+  ) {
+    super(`${error.message} (${report.pages} of ${totalPages} pages were done: see err.report)`, error);
+    this.cause = error.cause;
+  }
+}
+
 interface Request {
   fn: string;
   view: Uint8Array;
+  /** The view's length when the call began: the buffer is measured once. */
+  byteLength: number;
   node: number;
   flags: number;
   prefault: boolean;
@@ -133,7 +153,7 @@ function migrationRequest(
   options: ParallelMigrateOptions | undefined,
   parallel: boolean,
 ): Request {
-  const view = byteView(value, fn);
+  const view = fixedLength(byteView(value, fn));
   const target = nodeArgument(node, fn);
   const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
   if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
@@ -146,6 +166,7 @@ function migrationRequest(
   return {
     fn,
     view,
+    byteLength: view.byteLength,
     node: target,
     flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
@@ -156,6 +177,25 @@ function migrationRequest(
     onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
     signal: signalOption(signal, fn),
   };
+}
+
+/**
+ * The view over exactly its bytes now: a view that tracks the length of a
+ * resizable buffer would change size under the chunks planned for it.
+ */
+function fixedLength(view: Uint8Array): Uint8Array {
+  return (view.buffer as { resizable?: boolean }).resizable ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : view;
+}
+
+/**
+ * The error when the caller gave the view's memory away during the migration
+ * (its buffer transferred, detached or shrunk: its views then read as empty),
+ * as the addon reports a view given away under a running move: EFAULT.
+ */
+function memoryGone(request: Request): unknown {
+  if (request.view.byteLength === request.byteLength) return undefined;
+  const gone = Object.assign(new Error('the view was given away'), { errno: -constants.errno.EFAULT, syscall: 'move_pages' });
+  return translate(gone, request.fn, `for a view of ${request.byteLength} bytes`);
 }
 
 /**
@@ -201,7 +241,9 @@ function failureCode(status: number): string {
 function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
   const failed = new Map<string, number>();
   for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
-  const { onNode, moved, notPresent, hidden, hugePages, status, elapsedNs } = totals;
+  const { onNode, notPresent, hidden, hugePages, status, elapsedNs } = totals;
+  // No chunk (an empty view) counted nothing moved, but was asked to.
+  const moved = totals.moved ?? (request.countMoved ? 0 : undefined);
   return {
     node: request.node,
     pages,
@@ -228,15 +270,16 @@ function elapsedSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started);
 }
 
-/** An abort becomes a MigrationAbortedError reporting the chunks that ran. */
+/** An abort or a NumaError, with the report of the chunks that finished; other errors (a throwing onProgress) as they are. */
 function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown): never {
-  if (!(error instanceof Aborted)) throw error;
+  if (!(error instanceof Aborted) && !(error instanceof NumaError)) throw error;
   const partial = migrationReport(request, assembly.done, assembly.finishedResult(elapsedSince(started)));
-  throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
+  if (error instanceof Aborted) throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
+  throw new MigrationFailedError(error, partial, assembly.pages);
 }
 
 function runOptions(request: Request): RunOptions {
-  return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal };
+  return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal, memoryGone: () => memoryGone(request) };
 }
 
 /**

@@ -14,9 +14,9 @@
 
 #include <napi.h>
 
-#include <initializer_list>
+#include <cerrno>
+#include <optional>
 #include <utility>
-#include <vector>
 
 namespace glue {
 
@@ -28,12 +28,44 @@ Napi::Value run_inline(Napi::Env env, Job job) {
   return job.settle(env);
 }
 
+// A typed array whose memory a job works on, and the system call that works
+// on it (named by the error when the memory was given away).
+struct HeldView {
+  Napi::Value view;
+  const char* syscall;
+};
+
+// The memory of a view as the job was queued: JS can give it away while the
+// job runs (transfer or detach its ArrayBuffer, shrink a resizable one), and
+// the GC may then free it, so a reference to the view does not hold it. On
+// settling, a view whose data or length changed means the job's results may
+// describe memory that is no longer the caller's: the job rejects with EFAULT.
+class ViewMemory {
+ public:
+  explicit ViewMemory(const HeldView& held) : view_(Napi::Persistent(held.view)), syscall_(held.syscall), was_(current()) {}
+
+  bool given_away() const { return current() != was_; }
+  Napi::Error error(Napi::Env env) const { return system_error(env, -EFAULT, syscall_); }
+
+ private:
+  std::pair<void*, size_t> current() const {
+    napi_typedarray_type type;
+    std::pair<void*, size_t> memory{nullptr, 0};
+    napi_get_typedarray_info(view_.Env(), view_.Value(), &type, &memory.second, &memory.first, nullptr, nullptr);
+    return memory;
+  }
+
+  Napi::Reference<Napi::Value> view_;
+  const char* syscall_;
+  std::pair<void*, size_t> was_;
+};
+
 template <typename Job>
 class PoolWorker : public Napi::AsyncWorker {
  public:
-  PoolWorker(Napi::Env env, const char* name, Job job, std::initializer_list<Napi::Value> keep_alive)
+  PoolWorker(Napi::Env env, const char* name, Job job, const std::optional<HeldView>& held)
       : Napi::AsyncWorker(env, name), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (const Napi::Value& value : keep_alive) kept_.push_back(Napi::Persistent(value));
+    if (held) memory_.emplace(*held);
   }
 
   Napi::Promise promise() const { return deferred_.Promise(); }
@@ -46,6 +78,7 @@ class PoolWorker : public Napi::AsyncWorker {
   // in binding.gyp) instead of aborting the process; test/lifecycle.test.ts.
   void OnOK() override {
     try {
+      if (memory_ && memory_->given_away()) throw memory_->error(Env());
       deferred_.Resolve(job_.settle(Env()));
     } catch (const Napi::Error& error) {
       deferred_.Reject(error.Value());
@@ -57,13 +90,13 @@ class PoolWorker : public Napi::AsyncWorker {
  private:
   Job job_;
   Napi::Promise::Deferred deferred_;
-  std::vector<Napi::Reference<Napi::Value>> kept_;
+  std::optional<ViewMemory> memory_;
 };
 
 // Queues the job; the worker deletes itself once the Promise is settled.
 template <typename Job>
-Napi::Promise run_on_pool(Napi::Env env, const char* name, Job job, std::initializer_list<Napi::Value> keep_alive = {}) {
-  auto* worker = new PoolWorker<Job>(env, name, std::move(job), keep_alive);
+Napi::Promise run_on_pool(Napi::Env env, const char* name, Job job, const std::optional<HeldView>& held = std::nullopt) {
+  auto* worker = new PoolWorker<Job>(env, name, std::move(job), held);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

@@ -82,8 +82,8 @@ Napi::Value migrate(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value migrate_async(const Napi::CallbackInfo& info) {
-  // The view's memory is the job's: it stays referenced until the move is done.
-  return run_on_pool(info.Env(), "numaplace.migrate", MigrationJob(info, "migrateAsync"), {info[0]});
+  // The view stays referenced until the move is done, and is checked then.
+  return run_on_pool(info.Env(), "numaplace.migrate", MigrationJob(info, "migrateAsync"), HeldView{info[0], "move_pages"});
 }
 
 }  // namespace glue

@@ -14,19 +14,29 @@ namespace {
 // Where a query function writes the statuses of a span that fits, and its
 // counts: arrays given once by each copy of lib/pages.ts in a JS environment
 // (the main thread or a worker; two copies of the package can share one addon
-// when they load the same file). Reading them through Node-API on every call
-// cost a 1-page query ~280 ns of ~1.75 µs on the 2-CPU host, and passing a
-// slot number to look them up ~150 of its ~1,750 user-space instructions: the
-// function carries them as its data instead. Their data pointers stay valid:
-// the references keep the arrays alive, reading a typed array through
-// Node-API moves its data off the JS heap for good, and lib/pages.ts never
-// hands them out, so nothing can detach them.
+// when they load the same file). The function carries them as its data: a
+// slot number to look them up cost a 1-page query more than checking them.
+// Checked on every call: the references keep the arrays, not their memory,
+// which whoever holds them can detach (transfer) and the GC then free.
 struct QueryArrays {
   Napi::Reference<Napi::Int32Array> scratch_ref;
   Napi::Reference<Napi::Float64Array> counts_ref;
   int32_t* scratch = nullptr;
   size_t capacity = 0;
   double* counts = nullptr;
+  size_t counts_length = 0;
+
+  // Whether both arrays still have the memory they were registered with.
+  bool intact() const { return holds(scratch_ref, scratch, capacity) && holds(counts_ref, counts, counts_length); }
+
+  template <typename Array>
+  static bool holds(const Napi::Reference<Array>& ref, const void* memory, size_t elements) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(ref.Env(), ref.Value(), &type, &length, &data, nullptr, nullptr);
+    return data == memory && length == elements;
+  }
 };
 
 // Every set of arrays of this environment, deleted with it. Owned one by one:
@@ -41,6 +51,8 @@ using Registrations = std::vector<std::unique_ptr<QueryArrays>>;
 Napi::Value query_pages(const Napi::CallbackInfo& info) {
   Bytes view = Args(info, "queryPages").view(0);
   QueryArrays& arrays = *static_cast<QueryArrays*>(info.Data());
+  if (!arrays.intact())
+    throw Napi::TypeError::New(info.Env(), "queryPages: the scratch or counts array given to pageQuery was detached; make a new query function");
   numa::PageSpan span = span_of_view(view);
   bool fits = span.count <= arrays.capacity;
   Napi::Int32Array status = fits ? Napi::Int32Array() : Napi::Int32Array::New(info.Env(), span.count);
@@ -66,7 +78,7 @@ Napi::Value page_query(const Napi::CallbackInfo& info) {
     env.SetInstanceData(registrations);  // deleted, references and all, when the environment ends
   }
   registrations->push_back(std::make_unique<QueryArrays>(
-      QueryArrays{Napi::Persistent(scratch), Napi::Persistent(counts), scratch.Data(), scratch.ElementLength(), counts.Data()}));
+      QueryArrays{Napi::Persistent(scratch), Napi::Persistent(counts), scratch.Data(), scratch.ElementLength(), counts.Data(), counts.ElementLength()}));
   return Napi::Function::New(env, query_pages, "queryPages", registrations->back().get());
 }
 
