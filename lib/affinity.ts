@@ -2,11 +2,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { native } from './binding';
-import { callNative, invalidRange } from './errors';
+import { bestNodeFor } from './best-node';
+import { idArgument, type MemoryView, moduleArgument, nodeArgument, pinTargetArgument } from './checks';
+import { callNative } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
-import { bestNode } from './best-node';
-import { numaNodes } from './topology';
-import { cpusOfNodeArgument, idArgument, type MemoryView, moduleArgument, pinTargetArgument } from './validate';
+import { cpuNode, nodeOfOnlineCpu, requireOnlineCpus } from './preconditions';
 
 /**
  * The CPUs the calling thread may run on (sched_getaffinity).
@@ -36,16 +36,14 @@ export function currentCpu(): { cpu: number; node: number } {
  * The node a CPU belongs to.
  *
  * @param cpu - A CPU id.
- * @throws TypeError for a non-number; RangeError for a CPU that is not online.
+ * @throws TypeError/RangeError for a value that is not a CPU id; NumaError ENODEV for a CPU that is not online.
  *
  * @example
  * nodeOfCpu(currentCpu().cpu); // the node of the CPU this runs on
  */
 export function nodeOfCpu(cpu: number): number {
-  idArgument(cpu, 'nodeOfCpu', 'cpu', 'CPU');
-  const node = numaNodes().find((candidate) => candidate.cpus.includes(cpu));
-  if (!node) throw invalidRange('nodeOfCpu', 'cpu', `an online CPU id`, cpu);
-  return node.id;
+  const fn = 'nodeOfCpu';
+  return nodeOfOnlineCpu(fn, idArgument(cpu, fn, 'cpu', 'CPU')).id;
 }
 
 /**
@@ -53,14 +51,16 @@ export function nodeOfCpu(cpu: number): number {
  * CPUs of `{ node }` (sched_setaffinity). Returns the CPUs it may now run on.
  *
  * @param target - CPU ids, or `{ node }` for the CPUs of a node.
- * @throws TypeError/RangeError for an empty or invalid list, or a node that is not online or has no CPUs; NumaError EINVAL when no given CPU is allowed (sched_setaffinity).
+ * @throws TypeError/RangeError for an empty or invalid list; NumaError ENODEV for a CPU that is not online, or a node that is not online or has no CPUs; NumaError EINVAL when no given CPU is in this process's cpuset (sched_setaffinity).
  *
  * @example
  * pinThread({ node: 1 }); // this thread now runs on node 1's CPUs only
  */
 export function pinThread(target: number[] | { node: number }): number[] {
   const fn = 'pinThread';
-  const cpus = pinTargetArgument(target, fn);
+  const given = pinTargetArgument(target, fn);
+  const cpus = 'node' in given ? cpuNode(fn, given.node).cpus : given.cpus;
+  if ('cpus' in given) requireOnlineCpus(fn, cpus);
   callNative(fn, `to CPUs [${cpus.join(', ')}]`, () => native.setThreadAffinity(cpus));
   return threadAffinity();
 }
@@ -92,7 +92,7 @@ export function nodeOfThread(): number {
  * await placeNear(buffer); // the buffer follows the thread to node 1
  */
 export function placeNear(view: MemoryView, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  return migrateBuffer(view, bestNode({ near: { node: nodeOfThread() } }), options);
+  return migrateBuffer(view, bestNodeFor('placeNear', { node: nodeOfThread() }), options);
 }
 
 /**
@@ -106,7 +106,7 @@ export function placeNear(view: MemoryView, options?: ParallelMigrateOptions): P
  * @param filename - The worker's module.
  * @param node - A node with CPUs.
  * @param options - Node's WorkerOptions (workerData, resourceLimits, …).
- * @throws TypeError for a filename that is neither a string nor a file: URL; RangeError for a node that is not online or has no CPUs.
+ * @throws TypeError/RangeError for a filename that is neither a string nor a file: URL, or a value that is not a node id; NumaError ENODEV for a node that is not online or has no CPUs.
  *
  * @example
  * const worker = startWorkerOnNode(require.resolve('./shard.js'), 1, { workerData: { shard: 3 } });
@@ -114,8 +114,8 @@ export function placeNear(view: MemoryView, options?: ParallelMigrateOptions): P
 export function startWorkerOnNode(filename: string | URL, node: number, options?: WorkerOptions): Worker {
   const fn = 'startWorkerOnNode';
   const file = moduleArgument(filename, fn);
-  const cpus = cpusOfNodeArgument(node, fn, 'node');
-  const memoryNode = bestNode({ near: { node } });
+  const { cpus } = cpuNode(fn, nodeArgument(node, fn));
+  const memoryNode = bestNodeFor(fn, { node });
   // The compiled package entry, also when this module runs from source (tests).
   const entry = path.join(__dirname, '..', 'dist', 'index.js');
   const preamble = [

@@ -1,7 +1,8 @@
 import { native } from './binding';
+import { booleanOption, nodeArgument, nodeListArgument, optionsArgument, sizeArgument } from './checks';
 import { callNative } from './errors';
-import type { PolicySpec } from './policy';
-import { booleanOption, checkPolicyNodes, nodeArgument, nodeListArgument, optionsArgument, policyArgument, sizeArgument } from './validate';
+import { type PolicySpec, policyOf } from './policy';
+import { requirePolicyNodes } from './preconditions';
 
 export interface AllocOptions {
   /**
@@ -15,11 +16,11 @@ export interface AllocOptions {
 
 function allocate(fn: string, size: unknown, spec: PolicySpec, options: AllocOptions | undefined): Buffer | ArrayBuffer {
   const bytes = sizeArgument(size, fn);
-  const policy = policyArgument(spec, fn);
-  const { hugePages, arrayBuffer } = optionsArgument(options, fn);
+  const { fields, policy } = policyOf(fn, spec, 'policy');
+  const { hugePages, arrayBuffer } = optionsArgument(options, fn, ['hugePages', 'arrayBuffer']);
   const huge = hugePages === undefined ? 'system' : booleanOption(hugePages, fn, 'hugePages') ? 'wanted' : 'unwanted';
   const asArrayBuffer = booleanOption(arrayBuffer, fn, 'arrayBuffer');
-  checkPolicyNodes(fn, spec, policy, 'mbind');
+  requirePolicyNodes(fn, fields);
   return callNative(fn, `for ${bytes} bytes, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
     native.allocate(bytes, policy, huge, asArrayBuffer),
   );

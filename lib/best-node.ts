@@ -1,9 +1,9 @@
 // Where to put memory for a CPU, a node or a device: the firmware's HMAT
 // figures where it gives them, its distances otherwise.
-import { constants } from 'node:os';
-import { invalidRange, invalidType, NumaError } from './errors';
-import { allowedMemoryNodes, type NumaNode, numaNodes, onlineNode, pciDevices, rankMemoryNodes, type RankBy } from './topology';
-import { byteCountOption, idArgument, optionsArgument } from './validate';
+import { byteCountOption, choiceOption, type Near, nearArgument, nodeArgument, optionsArgument } from './checks';
+import { conditionError } from './errors';
+import { nodeOfOnlineCpu, onlineNode, pciDevice } from './preconditions';
+import { allowedMemoryNodes, type NumaNode, numaNodes, rankMemoryNodes, type RankBy } from './topology';
 
 export interface BestNodeOptions {
   /** Whose memory: the node of a CPU, a node, or the node of a PCI device (its address, as in topology().devices). */
@@ -16,29 +16,12 @@ export interface BestNodeOptions {
 
 const RANKINGS: readonly RankBy[] = ['latency', 'bandwidth', 'distance'];
 
-/** The node `near` names, checked: an online node, the node of an online CPU, or of a device the firmware places. */
-function nearNode(near: unknown, nodes: NumaNode[], fn: string): NumaNode | null {
-  if (near === null || typeof near !== 'object') throw invalidType(fn, 'options.near', '{ cpu }, { node } or { device }', near);
-  const keys = Object.keys(near);
-  if (keys.length !== 1 || !['cpu', 'node', 'device'].includes(keys[0])) {
-    throw invalidRange(fn, 'options.near', 'exactly one of { cpu }, { node } or { device }', near);
-  }
-  const given = near as Record<string, unknown>;
-  if ('cpu' in given) {
-    const cpu = idArgument(given.cpu, fn, 'options.near.cpu', 'CPU');
-    const node = nodes.find((candidate) => candidate.cpus.includes(cpu));
-    if (!node) throw invalidRange(fn, 'options.near.cpu', 'an online CPU id', cpu);
-    return node;
-  }
-  if ('node' in given) {
-    const id = idArgument(given.node, fn, 'options.near.node', 'node');
-    return onlineNode(nodes, id, fn, 'options.near.node');
-  }
-  if (typeof given.device !== 'string') throw invalidType(fn, 'options.near.device', "a PCI address such as '0000:03:00.0'", given.device);
-  const devices = pciDevices();
-  const device = devices.find((candidate) => candidate.address === given.device);
-  if (!device) throw invalidRange(fn, 'options.near.device', `a PCI device of this machine (${devices.map((d) => d.address).join(', ')})`, given.device);
-  return device.node === null ? null : (nodes.find((candidate) => candidate.id === device.node) ?? null);
+/** The node `near` names: an online node, the node of an online CPU, or of a PCI device (null where the firmware gives it none). */
+function nearNode(fn: string, near: Near, nodes: NumaNode[]): NumaNode | null {
+  if ('cpu' in near) return nodeOfOnlineCpu(fn, near.cpu, nodes);
+  if ('node' in near) return onlineNode(fn, near.node, nodes);
+  const { node } = pciDevice(fn, near.device);
+  return node === null ? null : (nodes.find((candidate) => candidate.id === node) ?? null);
 }
 
 /**
@@ -52,7 +35,7 @@ function nearNode(near: unknown, nodes: NumaNode[], fn: string): NumaNode | null
  * machine with one memory node that node is the answer, on others an error.
  *
  * @param options - `near` ({ cpu }, { node } or { device }), `by`, `minFreeBytes`.
- * @throws TypeError/RangeError for invalid options or a CPU, node or device this machine does not have; NumaError ENOMEM when no node has `minFreeBytes` free; NumaError ENODEV for a device without a node on a machine with several memory nodes.
+ * @throws TypeError/RangeError for invalid options; NumaError ENODEV for a CPU or node that is not online, a device this machine does not have, or a device without a node on a machine with several memory nodes; NumaError ENOMEM when no node has `minFreeBytes` free.
  *
  * @example
  * const nic = topology().devices.find((device) => device.kind === 'network');
@@ -60,29 +43,45 @@ function nearNode(near: unknown, nodes: NumaNode[], fn: string): NumaNode | null
  */
 export function bestNode(options: BestNodeOptions): number {
   const fn = 'bestNode';
-  if (options === undefined) throw invalidType(fn, 'options', 'an options object with `near`', options);
-  const { near, by = 'latency', minFreeBytes } = optionsArgument(options, fn);
-  if (!RANKINGS.includes(by)) throw invalidRange(fn, 'options.by', `one of ${RANKINGS.map((name) => `'${name}'`).join(', ')}`, by);
-  const minFree = byteCountOption(minFreeBytes, fn, 'minFreeBytes');
-  const nodes = numaNodes();
-  const from = nearNode(near, nodes, fn);
-  const allowed = allowedMemoryNodes();
+  const { near, by, minFreeBytes } = optionsArgument(options, fn, ['near', 'by', 'minFreeBytes']);
+  return bestNodeFor(fn, nearArgument(near, fn), choiceOption(by, fn, 'by', RANKINGS, 'latency'), byteCountOption(minFreeBytes, fn, 'minFreeBytes'));
+}
+
+/** bestNode() for checked arguments, its errors naming the public function `fn` that asked. */
+export function bestNodeFor(fn: string, near: Near, ranking: RankBy = 'latency', minFree = 0): number {
+  const nodes = numaNodes(fn);
+  const from = nearNode(fn, near, nodes);
+  const allowed = allowedMemoryNodes(fn);
   const usable = nodes.filter((node) => node.hasMemory && allowed.includes(node.id));
   const candidates = usable.filter((node) => node.memFree >= minFree);
   if (candidates.length === 0) {
     const free = usable.map((node) => `node ${node.id} ${node.memFree}`).join(', ');
-    throw new NumaError(`${fn}: no node this process may allocate on has ${minFree} bytes free (ENOMEM); free bytes: ${free}`, {
-      errno: -constants.errno.ENOMEM,
-      syscall: 'read',
-    });
+    throw conditionError(fn, 'ENOMEM', `no node this process may allocate on has ${minFree} bytes free`, `free bytes: ${free}`);
   }
   if (from === null) {
     if (candidates.length === 1) return candidates[0].id;
     const address = (near as { device: string }).device;
-    throw new NumaError(
-      `${fn}: the firmware gives device ${address} no NUMA node (ENODEV), so no node is nearer to it than another; pick one with { near: { node } }`,
-      { errno: -constants.errno.ENODEV, syscall: 'read' },
-    );
+    throw conditionError(fn, 'ENODEV', `the firmware gives device ${address} no NUMA node`, 'no node is nearer to it than another; pick one with { near: { node } }');
   }
-  return rankMemoryNodes(candidates, from, by)[0].id;
+  return rankMemoryNodes(candidates, from, ranking)[0].id;
+}
+
+/**
+ * The node with memory nearest to `node` by the firmware's distances: `node`
+ * itself when it has memory; for a node of CPUs only, where its memory comes
+ * from (ties to the lower id). bestNode() also weighs HMAT figures, free
+ * memory and the cpuset.
+ *
+ * @param node - An online node.
+ * @throws RangeError for a value that is not a node id; NumaError ENODEV for a node that is not online.
+ *
+ * @example
+ * nearestMemoryNode(2); // 0 on a machine whose node 2 has CPUs and no memory
+ */
+export function nearestMemoryNode(node: number): number {
+  const fn = 'nearestMemoryNode';
+  const id = nodeArgument(node, fn);
+  const nodes = numaNodes(fn);
+  const from = onlineNode(fn, id, nodes);
+  return rankMemoryNodes(nodes.filter((candidate) => candidate.hasMemory), from, 'distance')[0]?.id ?? id;
 }

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { native, unavailableReason } from './binding';
 import { POLICY_MODES, type PolicyMode } from './mempolicy';
-import { memoryNodes, topology } from './topology';
+import { memoryNodes, readKernelFile, topology } from './topology';
 
 export interface Support {
   /** Whether it works here. */
@@ -44,7 +43,7 @@ function probe(attempt: () => void, reason: string): Support {
 }
 
 function hasCapability(bit: bigint): boolean {
-  const match = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  const match = /^CapEff:\s*([0-9a-f]+)$/m.exec(readKernelFile('capabilities', '/proc/self/status'));
   return match !== null && ((BigInt(`0x${match[1]}`) >> bit) & 1n) === 1n;
 }
 

@@ -7,11 +7,12 @@
 import { type ChildProcess, fork, type ForkOptions, spawn, type SpawnOptions } from 'node:child_process';
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { native } from './binding';
-import { bestNode } from './best-node';
-import { callNative, invalidRange, invalidType } from './errors';
-import type { PolicySpec } from './policy';
-import { type NumaNode, numaNodes, onlineNode } from './topology';
-import { checkPolicyNodes, moduleArgument, nodeArgument, optionsArgument, policyArgument } from './validate';
+import { bestNodeFor } from './best-node';
+import { choiceOption, commandArgument, environmentArgument, moduleArgument, nodeArgument, optionsArgument, stringListArgument } from './checks';
+import { callNative } from './errors';
+import { type PolicySpec, policyOf } from './policy';
+import { onlineNode, requirePolicyNodes } from './preconditions';
+import { type NumaNode, numaNodes } from './topology';
 
 /** Where a child runs and allocates: each left out stays as the calling thread has it. */
 export interface ChildPlacement {
@@ -48,14 +49,25 @@ function cpusFor(target: NumaNode, nodes: NumaNode[]): number[] {
 }
 
 /** The placement of a child on `node`: its CPUs (see cpusFor), its memory (or, for a node of CPUs only, the best node's). */
-export function nodePlacement(fn: string, node: unknown, options: NodePlacementOptions | undefined): ChildPlacement {
+export function nodePlacement(fn: string, node: unknown, memory: 'bind' | 'preferred' = 'bind'): ChildPlacement {
   const id = nodeArgument(node, fn);
-  const nodes = numaNodes();
-  const target = onlineNode(nodes, id, fn, 'node');
-  const { memory = 'bind' } = optionsArgument(options, fn);
-  if (memory !== 'bind' && memory !== 'preferred') throw invalidRange(fn, 'options.memory', "'bind' or 'preferred'", memory);
-  const memoryNode = target.hasMemory ? id : bestNode({ near: { node: id } });
+  const nodes = numaNodes(fn);
+  const target = onlineNode(fn, id, nodes);
+  const memoryNode = target.hasMemory ? id : bestNodeFor(fn, { node: id });
   return { cpus: cpusFor(target, nodes), policy: { mode: memory, nodes: [memoryNode] } };
+}
+
+const MEMORY_CHOICES = ['bind', 'preferred'] as const;
+
+// Node's own options for each kind of child (Node 18 to 24), which pass
+// through; with `memory`, every key these functions take.
+const SPAWN_KEYS = ['argv0', 'cwd', 'detached', 'env', 'gid', 'serialization', 'shell', 'signal', 'stdio', 'timeout', 'uid', 'killSignal', 'windowsHide', 'windowsVerbatimArguments'];
+const FORK_KEYS = [...SPAWN_KEYS.filter((key) => key !== 'shell'), 'execPath', 'execArgv', 'silent'];
+
+/** The options of spawnOnNode/forkOnNode: Node's (any key `keys` lists) and the child's memory policy. */
+function childOptions<T extends object>(fn: string, options: (T & NodePlacementOptions) | undefined, keys: readonly string[]) {
+  const { memory, ...rest } = optionsArgument(options, fn, [...keys, 'memory']) as T & NodePlacementOptions;
+  return { memory: choiceOption(memory, fn, 'memory', MEMORY_CHOICES, 'bind'), nodeOptions: rest as T };
 }
 
 /**
@@ -63,8 +75,9 @@ export function nodePlacement(fn: string, node: unknown, options: NodePlacementO
  * says, then gives the thread its own CPUs and policy back, whatever happened.
  */
 export function startPlaced<T>(fn: string, placement: ChildPlacement, start: () => T): T {
-  const policy = placement.policy && policyArgument(placement.policy, fn, 'policy');
-  if (policy && placement.policy) checkPolicyNodes(fn, placement.policy, policy, 'set_mempolicy');
+  const checked = placement.policy && policyOf(fn, placement.policy, 'policy');
+  if (checked) requirePolicyNodes(fn, checked.fields);
+  const policy = checked?.policy;
   const own = callNative(fn, 'reading the calling thread', () => ({ cpus: native.threadAffinity(), policy: native.threadPolicy() }));
   try {
     if (placement.cpus) {
@@ -85,12 +98,6 @@ function withNodeVariable(env: NodeJS.ProcessEnv | undefined, node: number): Nod
   return { ...(env ?? process.env), [NODE_VARIABLE]: String(node) };
 }
 
-function argsArgument(args: unknown, fn: string): string[] {
-  if (args === undefined) return [];
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw invalidType(fn, 'args', 'an array of strings', args);
-  return args;
-}
-
 /**
  * child_process.spawn() with the child on `node`: it runs on the node's CPUs
  * and allocates from the node's memory (`memory: 'bind'`, the default, or
@@ -102,18 +109,18 @@ function argsArgument(args: unknown, fn: string): string[] {
  * @param command - The command, as for child_process.spawn().
  * @param args - Its arguments.
  * @param options - child_process.spawn()'s options, and `memory`.
- * @throws TypeError/RangeError for invalid arguments or a node that is not online; NumaError from placing the calling thread (EINVAL for CPUs outside the cpuset).
+ * @throws TypeError/RangeError for invalid arguments or an unknown option; NumaError ENODEV for a node that is not online; NumaError from placing the calling thread (EINVAL for CPUs outside the cpuset).
  *
  * @example
  * const child = spawnOnNode(1, 'redis-server', ['--port', '6380'], { stdio: 'inherit' });
  */
 export function spawnOnNode(node: number, command: string, args?: string[], options?: SpawnOptions & NodePlacementOptions): ChildProcess {
   const fn = 'spawnOnNode';
-  if (typeof command !== 'string' || command === '') throw invalidType(fn, 'command', 'a command name or path', command);
-  const argv = argsArgument(args, fn);
-  const placement = nodePlacement(fn, node, options);
-  const { memory: _memory, ...spawnOptions } = options ?? {};
-  return startPlaced(fn, placement, () => spawn(command, argv, { ...spawnOptions, env: withNodeVariable(spawnOptions.env, node) }));
+  const file = commandArgument(command, fn);
+  const argv = stringListArgument(args, fn, 'args');
+  const { memory, nodeOptions } = childOptions<SpawnOptions>(fn, options, SPAWN_KEYS);
+  const placement = nodePlacement(fn, node, memory);
+  return startPlaced(fn, placement, () => spawn(file, argv, { ...nodeOptions, env: withNodeVariable(nodeOptions.env, node) }));
 }
 
 /**
@@ -132,10 +139,10 @@ export function spawnOnNode(node: number, command: string, args?: string[], opti
 export function forkOnNode(node: number, modulePath: string | URL, args?: string[], options?: ForkOptions & NodePlacementOptions): ChildProcess {
   const fn = 'forkOnNode';
   const file = moduleArgument(modulePath, fn, 'modulePath');
-  const argv = argsArgument(args, fn);
-  const placement = nodePlacement(fn, node, options);
-  const { memory: _memory, ...forkOptions } = options ?? {};
-  return startPlaced(fn, placement, () => fork(file, argv, { ...forkOptions, env: withNodeVariable(forkOptions.env, node) }));
+  const argv = stringListArgument(args, fn, 'args');
+  const { memory, nodeOptions } = childOptions<ForkOptions>(fn, options, FORK_KEYS);
+  const placement = nodePlacement(fn, node, memory);
+  return startPlaced(fn, placement, () => fork(file, argv, { ...nodeOptions, env: withNodeVariable(nodeOptions.env, node) }));
 }
 
 /**
@@ -153,7 +160,8 @@ export function forkOnNode(node: number, modulePath: string | URL, args?: string
 export function clusterForkOnNode(node: number, env?: NodeJS.ProcessEnv, options?: NodePlacementOptions): ClusterWorker {
   const fn = 'clusterForkOnNode';
   if (!cluster.isPrimary) throw new Error(`${fn}: call it in the cluster primary (cluster.isPrimary is false here)`);
-  if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidType(fn, 'env', 'an object of environment variables', env);
-  const placement = nodePlacement(fn, node, options);
+  environmentArgument(env, fn, 'env');
+  const { memory } = optionsArgument(options, fn, ['memory']);
+  const placement = nodePlacement(fn, node, choiceOption(memory, fn, 'memory', MEMORY_CHOICES, 'bind'));
   return startPlaced(fn, placement, () => cluster.fork({ ...env, [NODE_VARIABLE]: String(node) }));
 }

@@ -1,22 +1,43 @@
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import type { NativeSystemError } from '../types/binding';
 
 /**
- * The one error class of numaplace for failures reported by the kernel.
- * Like Node's fs errors: `code` ('ENODEV', 'EPERM', …), negative `errno`, `syscall`.
+ * The codes a NumaError has (README, "One answer per condition"); a system
+ * call can fail with others, which come through as the kernel gave them.
+ */
+export type NumaErrorCode =
+  | 'ENODEV'
+  | 'EACCES'
+  | 'EPERM'
+  | 'ENOTSUP'
+  | 'ESRCH'
+  | 'EFAULT'
+  | 'ENOMEM'
+  | 'EINVAL'
+  | 'EIO'
+  | 'EBUSY'
+  | 'ENOENT'
+  | (string & {});
+
+/**
+ * The one error class of numaplace for what the machine refuses: a failed
+ * system call, or a condition checked before one (a node not online, a mode
+ * this kernel lacks). Like Node's fs errors: `code` ('ENODEV', 'EPERM', …),
+ * negative `errno`, and `syscall` when a system call was made and failed.
  */
 export class NumaError extends Error {
-  readonly code: string;
+  readonly code: NumaErrorCode;
   readonly errno: number;
-  readonly syscall: string;
+  readonly syscall?: string;
 
-  constructor(message: string, fields: { errno: number; syscall: string }) {
+  constructor(message: string, fields: { errno: number; syscall?: string }) {
     super(message);
     this.name = 'NumaError';
     this.errno = fields.errno;
     this.code = getSystemErrorName(fields.errno);
-    this.syscall = fields.syscall;
+    if (fields.syscall !== undefined) this.syscall = fields.syscall;
   }
 }
 
@@ -41,6 +62,8 @@ const HINTS: Record<string, string | (() => string)> = {
   'migrate_pages EINVAL': 'a node is not allowed or the node lists do not match',
   'set_mempolicy_home_node EINVAL': "the range needs a 'bind' or 'preferred-many' policy",
   'madvise EINVAL': 'prefaulting (MADV_POPULATE_WRITE) needs Linux 5.14+',
+  'mbind EIO': "with strict, pages of this process stayed off the policy's nodes: they may be pinned for I/O, or the nodes full (err.pagesNotMoved counts them; placement() shows where they are)",
+  'open EACCES': "another user's process: reading it needs ptrace access (the same user, or CAP_SYS_PTRACE)",
   // move_pages' own arrays are always readable: EFAULT is the caller's memory gone under the move (native/jobs.h).
   'move_pages EFAULT':
     "the view's memory was given away while its pages moved (its ArrayBuffer transferred, detached or resized): keep the buffer, unchanged, until the call returns",
@@ -50,10 +73,20 @@ const HINTS: Record<string, string | (() => string)> = {
     'numaplace runs on Linux only; on Linux, build the addon with `npm rebuild numaplace` (needs python3, make and a C++ compiler) or install a version with a prebuild for this platform',
 };
 
-/** The hint for a kernel error, if there is one. */
-export function hintFor(syscall: string, code: string): string | undefined {
-  const hint = HINTS[`${syscall} ${code}`] ?? HINTS[`* ${code}`];
+/** The hint for a kernel error, if there is one; `syscall` undefined for a condition checked before any call. */
+export function hintFor(syscall: string | undefined, code: string): string | undefined {
+  const hint = (syscall === undefined ? undefined : HINTS[`${syscall} ${code}`]) ?? HINTS[`* ${code}`];
   return typeof hint === 'function' ? hint() : hint;
+}
+
+/**
+ * The error of a condition found before any system call (lib/preconditions.ts):
+ * "<fn>: <what> (<CODE>); <detail>", then the hint of the table above for the code, if any.
+ */
+export function conditionError(fn: string, code: keyof typeof constants.errno, what: string, detail?: string): NumaError {
+  const hint = hintFor(undefined, code);
+  const more = [detail, hint].filter((part) => part !== undefined).map((part) => `; ${part}`).join('');
+  return new NumaError(`${fn}: ${what} (${code})${more}`, { errno: -constants.errno[code] });
 }
 
 function isNativeSystemError(error: unknown): error is NativeSystemError {
@@ -103,6 +136,12 @@ export function callNativeAsync<T>(fn: string, context: string | (() => string),
   return pending.catch((error: unknown) => {
     throw translate(error, fn, context);
   });
+}
+
+/** A file the kernel wrote that does not hold what it should: EIO naming the function, the file and what it holds. */
+export function malformedFile(fn: string, file: string, text: string, expected: string): NumaError {
+  const shown = text.trim().length > 60 ? `${text.trim().slice(0, 60)}…` : text.trim();
+  return new NumaError(`${fn}: ${file} holds ${JSON.stringify(shown)}, not ${expected} (EIO)`, { errno: -constants.errno.EIO, syscall: 'read' });
 }
 
 function describe(value: unknown): string {

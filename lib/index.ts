@@ -1,12 +1,11 @@
-export { NumaError } from './errors';
-export type { MemoryView } from './validate';
-export { bestNode, type BestNodeOptions } from './best-node';
+export { NumaError, type NumaErrorCode } from './errors';
+export type { MemoryView } from './checks';
+export { bestNode, type BestNodeOptions, nearestMemoryNode } from './best-node';
 export { clusterForkOnNode, forkOnNode, type NodePlacementOptions, spawnOnNode } from './children';
 export {
   type DeviceKind,
   type MemoryAccess,
   type MemoryTier,
-  nearestMemoryNode,
   parseIdList,
   type PciDevice,
   type RankBy,

@@ -1,4 +1,5 @@
 // The kernel's memory policy numbers (include/uapi/linux/mempolicy.h).
+import type { NativePolicy } from '../types/binding';
 
 /** Memory policy modes (MPOL_*), as numactl and libnuma name them. */
 export type PolicyMode =
@@ -30,3 +31,12 @@ export const MPOL_F_NUMA_BALANCING = 1 << 13;
 export const MPOL_MF_STRICT = 1 << 0;
 export const MPOL_MF_MOVE = 1 << 1;
 export const MPOL_MF_MOVE_ALL = 1 << 2;
+
+/** Every mode's name, in the kernel's order. */
+export const MODE_NAMES = Object.keys(POLICY_MODES) as PolicyMode[];
+
+/** A checked policy spec in the kernel's numbers. */
+export function nativePolicy(fields: { mode: PolicyMode; nodes: number[]; staticNodes: boolean; relativeNodes: boolean }): NativePolicy {
+  const flags = (fields.staticNodes ? MPOL_F_STATIC_NODES : 0) | (fields.relativeNodes ? MPOL_F_RELATIVE_NODES : 0);
+  return { mode: POLICY_MODES[fields.mode], flags, nodes: fields.nodes };
+}

@@ -14,22 +14,22 @@ import {
   runChunksSync,
   type RunOptions,
 } from './engine';
-import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
-import { callNative, callNativeAsync, NumaError, translate } from './errors';
-import { increment, PAGE_HIDDEN } from './pages';
 import {
   booleanOption,
   byteView,
-  checkMoveAllowed,
-  checkNodesHoldPages,
   functionOption,
-  int32ArrayArgument,
   type MemoryView,
+  noConcurrency,
   nodeArgument,
   optionsArgument,
+  pageTargetsArgument,
   positiveIntegerOption,
   signalOption,
-} from './validate';
+} from './checks';
+import { callNative, callNativeAsync, NumaError, translate } from './errors';
+import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
+import { increment, PAGE_HIDDEN } from './pages';
+import { requireMemoryNodes, requireMoveAll } from './preconditions';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -155,29 +155,30 @@ function migrationRequest(
 ): Request {
   const view = fixedLength(byteView(value, fn));
   const target = nodeArgument(node, fn);
-  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn);
-  if (!parallel && concurrency !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
-  const context = () => `for a view of ${view.byteLength} bytes`;
-  const lanes = parallel ? positiveIntegerOption(concurrency, fn, 'concurrency', callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
+  const keys = parallel ? [...MIGRATE_KEYS, 'concurrency'] : MIGRATE_KEYS;
+  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn, keys);
+  if (!parallel) noConcurrency(concurrency, fn);
+  const givenLanes = parallel && concurrency !== undefined ? positiveIntegerOption(concurrency, fn, 'concurrency', 1) : undefined;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
-  const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
   const all = booleanOption(moveAll, fn, 'moveAll');
-  if (all) checkMoveAllowed(fn, 'move_pages');
-  return {
-    fn,
-    view,
-    byteLength: view.byteLength,
-    node: target,
+  const checked = {
     flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
     prefault: booleanOption(prefault, fn, 'prefault'),
     countMoved: booleanOption(countMoved, fn, 'countMoved'),
     wantStatus: booleanOption(status, fn, 'status'),
-    chunks,
-    concurrency: lanes,
     onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
     signal: signalOption(signal, fn),
   };
+  if (all) requireMoveAll(fn);
+  requireMemoryNodes(fn, [target]);
+  const context = () => `for a view of ${view.byteLength} bytes`;
+  const lanes = parallel ? (givenLanes ?? callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
+  const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
+  return { fn, view, byteLength: view.byteLength, node: target, ...checked, chunks, concurrency: lanes };
 }
+
+// Every option key of migrateBufferSync; migrateBuffer also takes `concurrency`.
+const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal'];
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
@@ -196,29 +197,6 @@ function memoryGone(request: Request): unknown {
   if (request.view.byteLength === request.byteLength) return undefined;
   const gone = Object.assign(new Error('the view was given away'), { errno: -constants.errno.EFAULT, syscall: 'move_pages' });
   return translate(gone, request.fn, `for a view of ${request.byteLength} bytes`);
-}
-
-/**
- * Moves through the native addon, the kernel checking the target nodes: on an
- * error a node that cannot hold pages is named, else the kernel's error.
- */
-function callMove<T>(fn: string, view: Uint8Array, nodes: Iterable<number>, move: () => T): T {
-  try {
-    return callNative(fn, () => `for a view of ${view.byteLength} bytes`, move);
-  } catch (error) {
-    throw nodeErrorFirst(fn, nodes, error);
-  }
-}
-
-async function callMoveAsync<T>(fn: string, view: Uint8Array, nodes: Iterable<number>, move: () => Promise<T>): Promise<T> {
-  return callNativeAsync(fn, () => `for a view of ${view.byteLength} bytes`, move).catch((error: unknown) => {
-    throw nodeErrorFirst(fn, nodes, error);
-  });
-}
-
-function nodeErrorFirst(fn: string, nodes: Iterable<number>, error: unknown): unknown {
-  if (error instanceof NumaError) checkNodesHoldPages(fn, nodes, 'move_pages');
-  return error;
 }
 
 /**
@@ -261,11 +239,6 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
   };
 }
 
-/** An empty view moves nothing, but a bad node is still an error. */
-function checkEmptyView(fn: string, request: Request): void {
-  if (request.view.byteLength === 0) checkNodesHoldPages(fn, [request.node], 'move_pages');
-}
-
 function elapsedSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started);
 }
@@ -298,11 +271,11 @@ function runOptions(request: Request): RunOptions {
  */
 export async function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
   const request = migrationRequest('migrateBuffer', view, node, options, true);
-  checkEmptyView('migrateBuffer', request);
   const started = process.hrtime.bigint();
   const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
+  const context = `for a view of ${request.byteLength} bytes`;
   const move = (chunk: Chunk) =>
-    callMoveAsync(request.fn, request.view, [request.node], () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
+    callNativeAsync(request.fn, context, () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
   try {
     await runChunks(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
@@ -325,11 +298,11 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
 export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
   const fn = 'migrateBufferSync';
   const request = migrationRequest(fn, view, node, options, false);
-  checkEmptyView(fn, request);
   const started = process.hrtime.bigint();
   const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
+  const context = `for a view of ${request.byteLength} bytes`;
   const move = (chunk: Chunk) =>
-    callMove(fn, request.view, [request.node], () => native.migrate(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
+    callNative(fn, context, () => native.migrate(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
   try {
     runChunksSync(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
@@ -345,16 +318,12 @@ export interface MovePagesOptions {
 
 function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options: MovePagesOptions | undefined) {
   const view = byteView(value, fn);
-  const targets = int32ArrayArgument(nodes, fn, 'targets', 'an Int32Array of node ids');
   const { pages } = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
-  if (targets.length !== pages) {
-    throw new RangeError(
-      `${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${targets.length}`,
-    );
-  }
-  const { moveAll } = optionsArgument(options, fn);
+  const targets = pageTargetsArgument(nodes, fn, pages);
+  const { moveAll } = optionsArgument(options, fn, ['moveAll']);
   const all = booleanOption(moveAll, fn, 'moveAll');
-  if (all) checkMoveAllowed(fn, 'move_pages');
+  if (all) requireMoveAll(fn);
+  requireMemoryNodes(fn, new Set(targets));
   return { view, targets, flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
 }
 
@@ -379,7 +348,7 @@ function perPageStatus(result: NativeMigrateResult): Int32Array {
  */
 export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
   const request = movePagesRequest('movePages', view, targets, options);
-  const moved = await callMoveAsync('movePages', request.view, request.targets, () =>
+  const moved = await callNativeAsync('movePages', `for a view of ${request.view.byteLength} bytes`, () =>
     native.migrateAsync(request.view, request.targets, request.flags, false, false, true),
   );
   return perPageStatus(moved);
@@ -398,6 +367,8 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
  */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
   const request = movePagesRequest('movePagesSync', view, targets, options);
-  const moved = callMove('movePagesSync', request.view, request.targets, () => native.migrate(request.view, request.targets, request.flags, false, false, true));
+  const moved = callNative('movePagesSync', `for a view of ${request.view.byteLength} bytes`, () =>
+    native.migrate(request.view, request.targets, request.flags, false, false, true),
+  );
   return perPageStatus(moved);
 }

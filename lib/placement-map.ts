@@ -1,5 +1,5 @@
 import { increment, PAGE_HIDDEN, PAGE_NOT_PRESENT, type PageNodesOptions, queryView } from './pages';
-import { booleanOption, int32ArrayArgument, type MemoryView, optionsArgument, positiveIntegerOption } from './validate';
+import { booleanOption, int32ArrayArgument, type MemoryView, optionsArgument, positiveIntegerOption } from './checks';
 
 export interface PlacementMapOptions extends PageNodesOptions {
   /** Cells per line. Default 64. */
@@ -69,6 +69,8 @@ function legendLine(status: Int32Array, pagesPerCell: number): string {
 /** The layout options of formatPlacementMap (no query, so no prefault). */
 export type PlacementMapFormat = Omit<PlacementMapOptions, 'prefault'>;
 
+const LAYOUT_KEYS = ['width', 'maxCells', 'legend'];
+
 interface Layout {
   cellsPerLine: number;
   maxCells: number;
@@ -111,7 +113,7 @@ function renderMap(status: Int32Array, layout: Layout): string {
 export function formatPlacementMap(status: Int32Array, options?: PlacementMapFormat): string {
   const fn = 'formatPlacementMap';
   const statuses = int32ArrayArgument(status, fn, 'status', 'an Int32Array of page statuses');
-  return renderMap(statuses, layoutOptions(optionsArgument(options, fn), fn));
+  return renderMap(statuses, layoutOptions(optionsArgument(options, fn, LAYOUT_KEYS), fn));
 }
 
 /**
@@ -126,7 +128,7 @@ export function formatPlacementMap(status: Int32Array, options?: PlacementMapFor
  * console.log(placementMap(buffer));
  */
 export function placementMap(view: MemoryView, options?: PlacementMapOptions): string {
-  const { prefault, ...format } = optionsArgument(options, 'placementMap');
+  const { prefault, ...format } = optionsArgument(options, 'placementMap', [...LAYOUT_KEYS, 'prefault']);
   const layout = layoutOptions(format, 'placementMap');
   return renderMap(queryView(view, { prefault }, 'placementMap').status, layout);
 }

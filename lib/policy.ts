@@ -1,30 +1,31 @@
 import { constants } from 'node:os';
 import type { NativePolicy } from '../types/binding';
 import { native } from './binding';
-import { capabilities } from './capabilities';
 import {
+  booleanOption,
+  byteView,
+  type MemoryView,
+  nodeArgument,
+  nonEmptyView,
+  optionsArgument,
+  policyArgument,
+  wholePagesArgument,
+} from './checks';
+import {
+  MODE_NAMES,
   MPOL_F_NUMA_BALANCING,
   MPOL_F_RELATIVE_NODES,
   MPOL_F_STATIC_NODES,
   MPOL_MF_MOVE,
   MPOL_MF_MOVE_ALL,
   MPOL_MF_STRICT,
+  nativePolicy,
   POLICY_MODES,
   type PolicyMode,
 } from './mempolicy';
-import { callNative, NumaError } from './errors';
+import { callNative, conditionError, type NumaError, translate } from './errors';
 import { PAGE_NOT_PRESENT, pageNodes } from './pages';
-import {
-  booleanOption,
-  byteView,
-  checkMoveAllowed,
-  checkNodesHoldPages,
-  checkPolicyNodes,
-  type MemoryView,
-  nodeArgument,
-  optionsArgument,
-  policyArgument,
-} from './validate';
+import { requireHomeNode, requireMemoryNodes, requireMode, requireMoveAll, requirePolicyNodes } from './preconditions';
 
 export type { PolicyMode } from './mempolicy';
 
@@ -72,17 +73,21 @@ export interface PageRange {
 }
 
 function pageRange(view: Uint8Array, fn: string, expandToPages: boolean): PageRange {
-  const span = native.spanOf(view);
+  const span = callNative(fn, `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
   const end = span.start + BigInt(span.pages * native.pageSize);
-  const before = Number(span.address - span.start);
-  const after = Number(end - span.address) - view.byteLength;
-  if ((before !== 0 || after !== 0) && !expandToPages) {
-    throw new RangeError(
-      `${fn}: the view does not cover whole pages (${before} bytes before it and ${after} after it share its pages); ` +
-        'a policy applies to whole pages: pass { expandToPages: true } to change those bytes too',
-    );
-  }
-  return { pages: span.pages, byteSpan: { start: span.start, end }, beyondView: { before, after } };
+  const beyondView = { before: Number(span.address - span.start), after: Number(end - span.address) - view.byteLength };
+  wholePagesArgument(fn, beyondView, expandToPages);
+  return { pages: span.pages, byteSpan: { start: span.start, end }, beyondView };
+}
+
+const SPEC_KEYS = ['mode', 'nodes', 'staticNodes', 'relativeNodes'] as const;
+const BIND_KEYS = [...SPEC_KEYS, 'move', 'moveAll', 'strict', 'expandToPages'] as const;
+
+/** A policy spec checked for shape and for this kernel's modes, in the kernel's numbers. */
+export function policyOf(fn: string, spec: unknown, arg: string, keys: readonly string[] = SPEC_KEYS) {
+  const fields = policyArgument(spec, fn, arg, MODE_NAMES, keys);
+  requireMode(fn, fields.mode);
+  return { fields, policy: nativePolicy(fields) };
 }
 
 export interface BindOptions extends PolicySpec {
@@ -120,38 +125,33 @@ export interface BindReport extends PageRange {
 export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const fn = 'bindBuffer';
   const bytes = byteView(view, fn);
-  const spec = optionsArgument(options, fn) as BindOptions;
-  const policy = policyArgument(spec, fn, 'options');
+  const { fields, policy } = policyOf(fn, options, 'options', BIND_KEYS);
+  const spec = options as BindOptions;
   const moveAll = booleanOption(spec.moveAll, fn, 'moveAll');
   const move = booleanOption(spec.move, fn, 'move') || moveAll;
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
   if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
-  if (moveAll) checkMoveAllowed(fn, 'mbind');
-  checkPolicyNodes(fn, spec, policy, 'mbind');
+  if (moveAll) requireMoveAll(fn);
+  requirePolicyNodes(fn, fields);
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
+  const asked = `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`;
   try {
-    callNative(fn, `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () =>
-      native.bindRange(bytes, policy, moveFlags),
-    );
+    native.bindRange(bytes, policy, moveFlags);
   } catch (error) {
     // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
     // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
-    if (!(error instanceof NumaError) || error.code !== 'EIO') throw error;
-    const failure = strictFailure(fn, bytes, policy.nodes, error);
-    if (failure.pagesNotMoved > 0) throw failure;
+    const outside = strict && (error as Partial<NumaError>).errno === -constants.errno.EIO ? pagesOutside(bytes, policy.nodes) : undefined;
+    if (outside === 0) return { ...range, policy: bufferPolicy(bytes) };
+    const failure = translate(error, fn, outside === undefined ? asked : `${asked} (${outside} pages stayed off them)`);
+    throw outside === undefined ? failure : Object.assign(failure as NumaError, { pagesNotMoved: outside });
   }
   return { ...range, policy: bufferPolicy(bytes) };
 }
 
-function strictFailure(fn: string, view: Uint8Array, nodes: number[], cause: unknown): NumaError & { pagesNotMoved: number } {
-  const outside = pageNodes(view).filter((node) => node !== PAGE_NOT_PRESENT && !nodes.includes(node)).length;
-  const error = new NumaError(
-    `${fn}: ${outside} pages could not be moved onto nodes [${nodes.join(', ')}] (EIO, strict)`,
-    { errno: -constants.errno.EIO, syscall: 'mbind' },
-  );
-  error.cause = cause;
-  return Object.assign(error, { pagesNotMoved: outside });
+/** Present pages of the view on none of `nodes`. */
+function pagesOutside(view: Uint8Array, nodes: number[]): number {
+  return pageNodes(view).filter((node) => node !== PAGE_NOT_PRESENT && !nodes.includes(node)).length;
 }
 
 /**
@@ -180,8 +180,7 @@ export function bufferPolicy(view: MemoryView): Policy {
  * const node = nodeOfAddress(buffer); // the node of the buffer's first byte
  */
 export function nodeOfAddress(view: MemoryView): number {
-  const bytes = byteView(view, 'nodeOfAddress');
-  if (bytes.byteLength === 0) throw new RangeError('nodeOfAddress: the view is empty: it has no first byte');
+  const bytes = nonEmptyView(byteView(view, 'nodeOfAddress'), 'nodeOfAddress');
   return callNative('nodeOfAddress', 'for the first byte of the view', () => native.nodeOfAddress(bytes));
 }
 
@@ -213,9 +212,9 @@ export interface ThreadPolicySpec extends PolicySpec {
  */
 export function setThreadPolicy(spec: ThreadPolicySpec): Policy {
   const fn = 'setThreadPolicy';
-  const policy = policyArgument(spec, fn);
+  const { fields, policy } = policyOf(fn, spec, 'spec', [...SPEC_KEYS, 'numaBalancing']);
   if (booleanOption(spec.numaBalancing, fn, 'numaBalancing')) policy.flags |= MPOL_F_NUMA_BALANCING;
-  checkPolicyNodes(fn, spec, policy, 'set_mempolicy');
+  requirePolicyNodes(fn, fields);
   callNative(fn, `to mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`, () => native.setThreadPolicy(policy));
   return threadPolicy();
 }
@@ -238,23 +237,15 @@ export function setHomeNode(view: MemoryView, node: number, options?: { expandTo
   const fn = 'setHomeNode';
   const bytes = byteView(view, fn);
   const home = nodeArgument(node, fn);
-  const { expandToPages } = optionsArgument(options, fn);
+  const { expandToPages } = optionsArgument(options, fn, ['expandToPages']);
   const range = pageRange(bytes, fn, booleanOption(expandToPages, fn, 'expandToPages'));
-  if (!capabilities().homeNode.supported) {
-    throw new NumaError(`${fn}: ${capabilities().homeNode.reason}`, {
-      errno: -constants.errno.EOPNOTSUPP,
-      syscall: 'set_mempolicy_home_node',
-    });
-  }
-  checkNodesHoldPages(fn, [home], 'set_mempolicy_home_node');
+  requireHomeNode(fn);
+  requireMemoryNodes(fn, [home]);
   if (range.pages === 0) return range;
   // The kernel skips mappings of any other policy without an error.
   const { mode } = bufferPolicy(bytes);
   if (mode !== 'bind' && mode !== 'preferred-many') {
-    throw new NumaError(
-      `${fn}: the range's policy is '${mode}' (EINVAL); a home node needs a 'bind' or 'preferred-many' policy: set one with bindBuffer() first`,
-      { errno: -constants.errno.EINVAL, syscall: 'set_mempolicy_home_node' },
-    );
+    throw conditionError(fn, 'EINVAL', `the range's policy is '${mode}'`, "a home node needs a 'bind' or 'preferred-many' policy: set one with bindBuffer() first");
   }
   callNative(fn, `to node ${home}`, () => native.setHomeNode(bytes, home));
   return range;

@@ -1,9 +1,8 @@
-import { constants } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { native } from './binding';
-import { callNative, callNativeAsync, invalidType, NumaError } from './errors';
-import { memoryNodes } from './topology';
-import { checkNodesHoldPages, checkNodesOnline, nodeListArgument, pidArgument } from './validate';
+import { nodePairsArgument, pidArgument, stringArgument } from './checks';
+import { callNative, callNativeAsync, conditionError } from './errors';
+import { requireLiveProcess, requireMemoryNodes, requireOnline } from './preconditions';
+import { memoryNodes, readKernelFile } from './topology';
 
 /** One migrate_pages call: every page of the process on `from` goes to `to`. */
 type Step = { from: number; to: number };
@@ -25,11 +24,13 @@ function migrationSteps(fn: string, pid: number, from: number[], to: number[]): 
       continue;
     }
     const [parked, ...rest] = pending;
-    const spare = spareNode(pid, [...from, ...to]);
+    const spare = spareNode(fn, pid, [...from, ...to]);
     if (spare === undefined) {
-      throw new RangeError(
-        `${fn}: the pairs ${pending.map((pair) => `${pair.from}→${pair.to}`).join(', ')} form a cycle: ` +
-          'each node\'s pages must wait on a spare node with memory that the process has no pages on, and there is none; ' +
+      throw conditionError(
+        fn,
+        'EBUSY',
+        `the pairs ${pending.map((pair) => `${pair.from}→${pair.to}`).join(', ')} form a cycle: ` +
+          "each node's pages must wait on a spare node with memory that the process has no pages on, and there is none; " +
           'move them in separate calls through a node of your choice',
       );
     }
@@ -40,22 +41,17 @@ function migrationSteps(fn: string, pid: number, from: number[], to: number[]): 
 }
 
 /** A node with memory, not among `used`, holding no pages of the process. */
-function spareNode(pid: number, used: number[]): number | undefined {
-  const { bytesByNode } = processPlacement(pid);
-  return memoryNodes().find((node) => !used.includes(node) && !bytesByNode.get(node));
+function spareNode(fn: string, pid: number, used: number[]): number | undefined {
+  const { bytesByNode } = placementOf(fn, pid);
+  return memoryNodes(fn).find((node) => !used.includes(node) && !bytesByNode.get(node));
 }
 
 function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes: unknown) {
   const target = pidArgument(pid, fn);
-  const from = nodeListArgument(fromNodes, fn, 'fromNodes');
-  const to = nodeListArgument(toNodes, fn, 'toNodes');
-  if (from.length !== to.length) {
-    throw new RangeError(`${fn}: \`fromNodes\` and \`toNodes\` are pairs (fromNodes[i] moves to toNodes[i]) but have ${from.length} and ${to.length} nodes`);
-  }
-  const twice = from.find((node, index) => from.indexOf(node) !== index);
-  if (twice !== undefined) throw new RangeError(`${fn}: node ${twice} is in \`fromNodes\` twice; its pages can move to one node only`);
-  checkNodesOnline(fn, from, 'migrate_pages');
-  checkNodesHoldPages(fn, to, 'migrate_pages', false);
+  const { from, to } = nodePairsArgument(fromNodes, toNodes, fn);
+  requireOnline(fn, from);
+  requireMemoryNodes(fn, to, { inCpuset: false });
+  requireLiveProcess(fn, target);
   const steps = migrationSteps(fn, target, from, to);
   // Only pairs of a node with itself: one call still checks the process and the permission.
   if (steps.length === 0) steps.push({ from: from[0], to: from[0] });
@@ -75,8 +71,8 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
  * @param pid - The process, 0 for this one.
  * @param fromNodes - Nodes whose pages move; each at most once.
  * @param toNodes - Where the pages of the node at the same position go.
- * @throws RangeError when the lists differ in length, a node is in `fromNodes` twice, or the pairs form a cycle and no spare node is free.
- * @throws NumaError ENODEV for a node that is not online (or, in `toNodes`, has no memory); ESRCH for no such process; EPERM for another user's process without CAP_SYS_NICE.
+ * @throws TypeError/RangeError for invalid arguments, lists that differ in length or a node in `fromNodes` twice.
+ * @throws NumaError ENODEV for a node that is not online (or, in `toNodes`, has no memory); ESRCH for a process that does not exist or has exited; EPERM for another user's process without CAP_SYS_NICE; EBUSY when the pairs form a cycle and no spare node is free.
  *
  * @example
  * const { notMoved } = await migrateProcess(child.pid, [0], [1]);
@@ -161,7 +157,7 @@ function mappingKind(fields: Map<string, string>): MappingKind {
  * const mappings = parseNumaMaps(readFileSync('/proc/self/numa_maps', 'utf8'));
  */
 export function parseNumaMaps(text: string): MappingPlacement[] {
-  if (typeof text !== 'string') throw invalidType('parseNumaMaps', 'text', 'the text of a numa_maps file', text);
+  stringArgument(text, 'parseNumaMaps', 'text', 'the text of a numa_maps file');
   const mappings: MappingPlacement[] = [];
   for (const line of text.split('\n')) {
     const [address, policy, ...rest] = line.trim().split(/\s+/);
@@ -192,29 +188,20 @@ export function parseNumaMaps(text: string): MappingPlacement[] {
  * Where the memory of process `pid` (0 = this one) lives, per mapping and per node, from /proc/<pid>/numa_maps.
  *
  * @param pid - The process, 0 for this one.
- * @throws TypeError/RangeError for an invalid pid; NumaError ENOENT for no such process, EACCES for another user's process without ptrace access.
+ * @throws TypeError/RangeError for an invalid pid; NumaError ESRCH for a process that does not exist or has exited, EACCES for another user's process without ptrace access.
  *
  * @example
  * console.log(processPlacement(child.pid).bytesByNode); // Map { 0 => bytes, 1 => bytes }
  */
 export function processPlacement(pid: number): ProcessPlacement {
   const fn = 'processPlacement';
-  const target = pidArgument(pid, fn);
-  const file = `/proc/${target === 0 ? 'self' : target}/numa_maps`;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const cause = error as NodeJS.ErrnoException;
-    const why = cause.code === 'ENOENT' ? ' (no such process)' : cause.code === 'EACCES' ? " (another user's process needs ptrace access)" : '';
-    const numaError = new NumaError(`${fn}: cannot read ${file}: ${cause.code}${why}`, {
-      errno: cause.errno ?? -constants.errno.EIO,
-      syscall: 'open',
-    });
-    numaError.cause = error;
-    throw numaError;
-  }
-  const mappings = parseNumaMaps(text);
+  return placementOf(fn, pidArgument(pid, fn));
+}
+
+/** processPlacement() of a checked pid, its errors naming the public function `fn`. */
+export function placementOf(fn: string, target: number): ProcessPlacement {
+  requireLiveProcess(fn, target);
+  const mappings = parseNumaMaps(readKernelFile(fn, `/proc/${target === 0 ? 'self' : target}/numa_maps`));
   const kinds: MappingKind[] = ['heap', 'stack', 'anon', 'file', 'huge', 'other'];
   const bytesByKind = Object.fromEntries(kinds.map((kind) => [kind, new Map<number, number>()])) as ProcessPlacement['bytesByKind'];
   const bytesByNode = new Map<number, number>();

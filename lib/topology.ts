@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { native } from './binding';
-import { callNative, invalidRange, invalidType } from './errors';
+import { idListText, MAX_CPUS, MAX_NODES } from './checks';
+import { callNative, malformedFile, translate } from './errors';
 
 const NODE_ROOT = '/sys/devices/system/node';
 
@@ -89,26 +90,33 @@ export interface Topology {
 /**
  * Parses the kernel's list format: "0-3,8,10-11" → [0,1,2,3,8,10,11].
  *
- * @param text - A list such as `0-3,8`.
- * @throws TypeError for a value that is not a string; RangeError for text that is not such a list.
+ * @param text - A list such as `0-3,8`, of ids up to 8191 (the most CPUs Linux supports).
+ * @throws TypeError for a value that is not a string; RangeError for text that is not such a list, a range that runs backwards or an id above 8191.
  *
  * @example
  * parseIdList('0-3,8'); // [0, 1, 2, 3, 8]
  */
 export function parseIdList(text: string): number[] {
-  if (typeof text !== 'string') throw invalidType('parseIdList', 'text', 'a list such as 0-3,8', text);
-  if (!/^\s*(\d+(-\d+)?(,\d+(-\d+)?)*)?\s*$/.test(text)) throw invalidRange('parseIdList', 'text', 'a list such as 0-3,8', text);
-  const ids: number[] = [];
-  for (const part of text.trim().split(',')) {
-    if (part === '') continue;
-    const [first, last = first] = part.split('-').map(Number);
-    for (let id = first; id <= last; id++) ids.push(id);
-  }
-  return ids;
+  return idListText(text, 'parseIdList', 'text', MAX_CPUS - 1);
 }
 
-function readIdList(file: string): number[] {
-  return parseIdList(readFileSync(file, 'utf8'));
+/** The text of a sysfs or procfs file, or a NumaError naming the function `fn` and the file. */
+export function readKernelFile(fn: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw translate(error, fn, `for ${file}`);
+  }
+}
+
+/** An id list the kernel wrote (ids below `limit`), or a NumaError naming the file. */
+function readIdList(fn: string, file: string, limit = MAX_CPUS): number[] {
+  const text = readKernelFile(fn, file);
+  try {
+    return idListText(text, fn, file, limit - 1);
+  } catch {
+    throw malformedFile(fn, file, text, `a list of ids below ${limit}`);
+  }
 }
 
 function meminfoBytes(text: string, field: string): number {
@@ -116,28 +124,32 @@ function meminfoBytes(text: string, field: string): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-function processStatusList(field: string): number[] {
-  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? parseIdList(match[1]) : [];
-}
-
-/** The nodes this process's cpuset lets it allocate on (Mems_allowed_list). */
-export function allowedMemoryNodes(): number[] {
-  return processStatusList('Mems_allowed_list');
-}
-
-/** Online node ids; falls back to [0] where the kernel has no NUMA support compiled in. */
-export function onlineNodes(): number[] {
+function processStatusList(fn: string, field: string, limit: number): number[] {
+  const file = '/proc/self/status';
+  const text = readKernelFile(fn, file);
+  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(text);
+  if (!match) return [];
   try {
-    return readIdList(`${NODE_ROOT}/online`);
+    return idListText(match[1], fn, field, limit - 1);
   } catch {
-    return [0];
+    throw malformedFile(fn, `${file} (${field})`, match[1], `a list of ids below ${limit}`);
   }
 }
 
+/** The nodes this process's cpuset lets it allocate on (Mems_allowed_list). */
+export function allowedMemoryNodes(fn = 'topology'): number[] {
+  return processStatusList(fn, 'Mems_allowed_list', MAX_NODES);
+}
+
+/** Online node ids; [0] where the kernel has no NUMA support compiled in (no node directory). */
+export function onlineNodes(fn = 'topology'): number[] {
+  if (!existsSync(NODE_ROOT)) return [0];
+  return readIdList(fn, `${NODE_ROOT}/online`, MAX_NODES);
+}
+
 /** Nodes with memory, the only valid targets of a migration. */
-export function memoryNodes(): number[] {
-  return readIdList(`${NODE_ROOT}/has_memory`);
+export function memoryNodes(fn = 'topology'): number[] {
+  return readIdList(fn, `${NODE_ROOT}/has_memory`, MAX_NODES);
 }
 
 /** A number from sysfs, or null where the file is missing or not a number. */
@@ -173,15 +185,25 @@ function readAccess(dir: string): MemoryAccess | null {
   };
 }
 
-function readNode(id: number, online: number[], withCpu: Set<number>, withMemory: Set<number>): NumaNode {
-  const dir = `${NODE_ROOT}/node${id}`;
-  const meminfo = readFileSync(`${dir}/meminfo`, 'utf8');
-  const distanceRow = readFileSync(`${dir}/distance`, 'utf8').trim().split(/\s+/).map(Number);
+/** A node's distances to every online node, in the order of `online` (its SLIT row). */
+function readDistances(fn: string, file: string, online: number[]): Record<number, number> {
+  const text = readKernelFile(fn, file);
+  const row = text.trim().split(/\s+/);
+  if (row.length !== online.length || !row.every((entry) => /^\d+$/.test(entry))) {
+    throw malformedFile(fn, file, text, `${online.length} distances, one per online node`);
+  }
   const distances: Record<number, number> = {};
-  online.forEach((other, index) => (distances[other] = distanceRow[index]));
+  online.forEach((other, index) => (distances[other] = Number(row[index])));
+  return distances;
+}
+
+function readNode(fn: string, id: number, online: number[], withCpu: Set<number>, withMemory: Set<number>): NumaNode {
+  const dir = `${NODE_ROOT}/node${id}`;
+  const meminfo = readKernelFile(fn, `${dir}/meminfo`);
+  const distances = readDistances(fn, `${dir}/distance`, online);
   return {
     id,
-    cpus: readIdList(`${dir}/cpulist`),
+    cpus: readIdList(fn, `${dir}/cpulist`),
     memTotal: meminfoBytes(meminfo, 'MemTotal'),
     memFree: meminfoBytes(meminfo, 'MemFree'),
     hasCpu: withCpu.has(id),
@@ -191,20 +213,26 @@ function readNode(id: number, online: number[], withCpu: Set<number>, withMemory
   };
 }
 
-/** Every online node, without the machine-wide parts of topology(): what placement decisions read. */
-export function numaNodes(): NumaNode[] {
-  const online = onlineNodes();
-  const withCpu = new Set(readIdList(`${NODE_ROOT}/has_cpu`));
-  const withMemory = new Set(memoryNodes());
-  const present = new Set(readdirSync(NODE_ROOT).filter((name) => /^node\d+$/.test(name)));
-  return online.filter((id) => present.has(`node${id}`)).map((id) => readNode(id, online, withCpu, withMemory));
+/**
+ * Every online node, without the machine-wide parts of topology(): what
+ * placement decisions read. A node the kernel lists online without a
+ * directory of its own is left out.
+ */
+export function numaNodes(fn = 'topology'): NumaNode[] {
+  const online = onlineNodes(fn);
+  const withCpu = new Set(readIdList(fn, `${NODE_ROOT}/has_cpu`, MAX_NODES));
+  const withMemory = new Set(memoryNodes(fn));
+  const present = new Set((directoryEntries(NODE_ROOT) ?? []).filter((name) => /^node\d+$/.test(name)));
+  return online.filter((id) => present.has(`node${id}`)).map((id) => readNode(fn, id, online, withCpu, withMemory));
 }
 
 const TIER_ROOT = '/sys/devices/virtual/memory_tiering';
 
-function readMemoryTiers(): MemoryTier[] {
+function readMemoryTiers(fn: string): MemoryTier[] {
   return (directoryEntries(TIER_ROOT) ?? [])
-    .flatMap((name) => (/^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(`${TIER_ROOT}/${name}/nodelist`) }] : []))
+    .flatMap((name) =>
+      /^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(fn, `${TIER_ROOT}/${name}/nodelist`, MAX_NODES) }] : [],
+    )
     .sort((a, b) => a.id - b.id);
 }
 
@@ -227,8 +255,8 @@ export function deviceKind(classCode: number): DeviceKind {
 
 const PCI_BRIDGE_CLASS = 0x06;
 
-/** PCI devices other than bridges, by address (topology().devices). */
-export function pciDevices(): PciDevice[] {
+/** PCI devices other than bridges, by address (topology().devices); a device whose files cannot be read is left out. */
+export function pciDevices(_fn = 'topology'): PciDevice[] {
   const devices: PciDevice[] = [];
   for (const address of (directoryEntries(PCI_ROOT) ?? []).sort()) {
     const dir = `${PCI_ROOT}/${address}`;
@@ -256,23 +284,17 @@ export function pciDevices(): PciDevice[] {
  * for (const node of topology().nodes) console.log(node.id, node.cpus, node.memFree, node.distances);
  */
 export function topology(): Topology {
+  const fn = 'topology';
   return {
-    pageSize: callNative('topology', 'reading the page size', () => native.pageSize),
-    nodes: numaNodes(),
-    online: onlineNodes(),
-    possible: readIdList(`${NODE_ROOT}/possible`),
-    allowedMems: allowedMemoryNodes(),
-    allowedCpus: processStatusList('Cpus_allowed_list'),
-    memoryTiers: readMemoryTiers(),
-    devices: pciDevices(),
+    pageSize: callNative(fn, 'reading the page size', () => native.pageSize),
+    nodes: numaNodes(fn),
+    online: onlineNodes(fn),
+    possible: existsSync(NODE_ROOT) ? readIdList(fn, `${NODE_ROOT}/possible`, MAX_NODES) : [0],
+    allowedMems: allowedMemoryNodes(fn),
+    allowedCpus: processStatusList(fn, 'Cpus_allowed_list', MAX_CPUS),
+    memoryTiers: readMemoryTiers(fn),
+    devices: pciDevices(fn),
   };
-}
-
-/** Node `id` of `nodes`, or a RangeError for `fn`'s argument `arg` listing the online ones. */
-export function onlineNode(nodes: NumaNode[], id: number, fn: string, arg: string): NumaNode {
-  const node = nodes.find((candidate) => candidate.id === id);
-  if (!node) throw invalidRange(fn, arg, `an online node (${nodes.map((candidate) => candidate.id).join(', ')})`, id);
-  return node;
 }
 
 /** What memory nodes are ranked by (bestNode's `by`). */
@@ -305,22 +327,4 @@ export function rankMemoryNodes(candidates: NumaNode[], from: NumaNode, by: Rank
       return a.distance - b.distance || a.node.id - b.node.id;
     })
     .map(({ node }) => node);
-}
-
-/**
- * The node with memory nearest to `node` by the firmware's distances: `node`
- * itself when it has memory; for a node of CPUs only, where its memory comes
- * from (ties to the lower id). bestNode() also weighs HMAT figures, free
- * memory and the cpuset.
- *
- * @param node - An online node.
- * @throws RangeError for a node that is not online.
- *
- * @example
- * nearestMemoryNode(2); // 0 on a machine whose node 2 has CPUs and no memory
- */
-export function nearestMemoryNode(node: number): number {
-  const nodes = numaNodes();
-  const from = onlineNode(nodes, node, 'nearestMemoryNode', 'node');
-  return rankMemoryNodes(nodes.filter((candidate) => candidate.hasMemory), from, 'distance')[0]?.id ?? node;
 }

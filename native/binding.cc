@@ -21,6 +21,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("rangePolicy", glue::range_policy);
   add("nodeOfAddress", glue::node_of_address);
   add("threadPolicy", glue::thread_policy);
+  add("allowedNodes", glue::allowed_nodes);
   add("setThreadPolicy", glue::set_thread_policy);
   add("setHomeNode", glue::set_home_node);
   add("migrateProcess", glue::migrate_process);

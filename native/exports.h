@@ -18,6 +18,7 @@ Napi::Value bind_range(const Napi::CallbackInfo& info);
 Napi::Value range_policy(const Napi::CallbackInfo& info);
 Napi::Value node_of_address(const Napi::CallbackInfo& info);
 Napi::Value thread_policy(const Napi::CallbackInfo& info);
+Napi::Value allowed_nodes(const Napi::CallbackInfo& info);
 Napi::Value set_thread_policy(const Napi::CallbackInfo& info);
 Napi::Value set_home_node(const Napi::CallbackInfo& info);
 // process.cc

@@ -1,5 +1,5 @@
 // Glue for lib/policy.ts: bindRange, rangePolicy, nodeOfAddress, threadPolicy,
-// setThreadPolicy, setHomeNode. A policy crosses as one object
+// allowedNodes (for lib/preconditions.ts), setThreadPolicy, setHomeNode. A policy crosses as one object
 // { mode, flags, nodes: number[] } in the kernel's MPOL_* numbers, both ways.
 #include "args.h"
 #include "exports.h"
@@ -10,14 +10,18 @@
 namespace glue {
 namespace {
 
-Napi::Object policy_object(Napi::Env env, const numa::Policy& policy) {
+Napi::Array node_array(Napi::Env env, const numa::NodeMask& mask) {
   Napi::Array nodes = Napi::Array::New(env);
   for (unsigned node = 0, count = 0; node < numa::NodeMask::kMaxNodes; node++)
-    if (policy.nodes.has(node)) nodes.Set(count++, Napi::Number::New(env, node));
+    if (mask.has(node)) nodes.Set(count++, Napi::Number::New(env, node));
+  return nodes;
+}
+
+Napi::Object policy_object(Napi::Env env, const numa::Policy& policy) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("mode", Napi::Number::New(env, policy.mode));
   result.Set("flags", Napi::Number::New(env, policy.flags));
-  result.Set("nodes", nodes);
+  result.Set("nodes", node_array(env, policy.nodes));
   return result;
 }
 
@@ -52,6 +56,12 @@ Napi::Value thread_policy(const Napi::CallbackInfo& info) {
   numa::Policy policy;
   if (int err = numa::thread_policy(&policy)) throw system_error(info.Env(), err, "get_mempolicy");
   return policy_object(info.Env(), policy);
+}
+
+Napi::Value allowed_nodes(const Napi::CallbackInfo& info) {
+  numa::NodeMask nodes;
+  if (int err = numa::allowed_nodes(&nodes)) throw system_error(info.Env(), err, "get_mempolicy");
+  return node_array(info.Env(), nodes);
 }
 
 Napi::Value set_thread_policy(const Napi::CallbackInfo& info) {

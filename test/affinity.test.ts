@@ -29,7 +29,7 @@ t.test('pinThread restricts the calling thread; threadAffinity reads it back', a
   t.same(pinThread(original), original, 'restored');
   t.throws(() => pinThread([]), RangeError);
   t.throws(() => pinThread('0' as unknown as number[]), TypeError);
-  t.throws(() => nodeOfCpu(100000), { name: 'RangeError', message: /nodeOfCpu/ });
+  t.throws(() => nodeOfCpu(100000), { name: 'NumaError', code: 'ENODEV', message: /^nodeOfCpu: CPU 100000 is not online/ });
 });
 
 t.test('nodeOfCpu matches topology', async (t) => {

@@ -106,10 +106,11 @@ t.test('clusterForkOnNode: one cluster worker per node', async (t) => {
 });
 
 t.test('the children functions check their arguments', async (t) => {
-  t.throws(() => spawnOnNode(999, 'true'), { name: 'RangeError', message: /^spawnOnNode: expected an online node .* for `node`/ });
+  t.throws(() => spawnOnNode(999, 'true'), { name: 'NumaError', code: 'ENODEV', message: /^spawnOnNode: node 999 is not online/ });
+  t.throws(() => spawnOnNode(nodes[0].id, 'true', [], { memroy: 'bind' } as object), { name: 'TypeError', message: /^spawnOnNode: unknown option `options.memroy` \(did you mean `memory`\?\)/ });
   t.throws(() => spawnOnNode(nodes[0].id, ''), { name: 'TypeError', message: /^spawnOnNode: expected a command name or path for `command`/ });
   t.throws(() => spawnOnNode(nodes[0].id, 'true', ['a', 1 as unknown as string]), { name: 'TypeError', message: /`args`/ });
-  t.throws(() => spawnOnNode(nodes[0].id, 'true', [], { memory: 'interleave' as 'bind' }), { name: 'RangeError', message: /'bind' or 'preferred' for `options.memory`/ });
+  t.throws(() => spawnOnNode(nodes[0].id, 'true', [], { memory: 'interleave' as 'bind' }), { name: 'RangeError', message: /one of 'bind', 'preferred' for `options.memory`/ });
   t.throws(() => forkOnNode(nodes[0].id, 42 as unknown as string), { name: 'TypeError', message: /^forkOnNode: expected a module path or a file: URL for `modulePath`/ });
   t.throws(() => clusterForkOnNode(nodes[0].id, 'x' as unknown as NodeJS.ProcessEnv), { name: 'TypeError', message: /`env`/ });
 });

@@ -116,5 +116,5 @@ t.test('numaplace run: placements that mean nothing are usage errors', async (t)
   }
   const offline = numaplace(['run', '--node', '999', '--', 'true']);
   t.equal(offline.code, 1, 'a node that is not online: 1');
-  t.match(offline.stderr, /expected an online node/);
+  t.match(offline.stderr, /node 999 is not online \(ENODEV\)/);
 });

@@ -42,8 +42,9 @@ t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => 
       after: [...new Set(n.pageNodes(buffer))],
     }));`;
   const out = JSON.parse(runAsNobody(script));
-  t.match(out.migrate, { name: 'NumaError', code: 'EPERM', syscall: 'move_pages' });
-  t.match(out.bind, { name: 'NumaError', code: 'EPERM', syscall: 'mbind' });
+  // Refused before any system call, so no syscall is named.
+  t.same(out.migrate, { name: 'NumaError', code: 'EPERM' });
+  t.same(out.bind, { name: 'NumaError', code: 'EPERM' });
   t.same(out.after, [out.before], 'every page is where it was');
 });
 

@@ -151,7 +151,7 @@ t.test('setHomeNode on a bound range', async (t) => {
   t.same(where, { [nodes[0]]: range.pages }, `pages allocated on the home node: ${JSON.stringify(where)}`);
   t.throws(() => setHomeNode(Buffer.from('not aligned'), 0), RangeError);
   // A node that is not online is named as such, not blamed on the range's policy.
-  t.throws(() => setHomeNode(memory, 99), { name: 'NumaError', code: 'ENODEV', syscall: 'set_mempolicy_home_node', message: /^setHomeNode: node 99 is not online/ });
+  t.throws(() => setHomeNode(memory, 99), { name: 'NumaError', code: 'ENODEV', message: /^setHomeNode: node 99 is not online/ });
   const unbound = allocLocal(MiB);
   t.throws(() => setHomeNode(unbound, nodes[0]), { name: 'NumaError', code: 'EINVAL', message: /needs a 'bind' or 'preferred-many' policy/ });
 });
@@ -172,8 +172,10 @@ t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function",
       bind: caught(() => n.bindBuffer(buffer, { mode: 'bind', nodes: [node], moveAll: true, expandToPages: true })),
     }));`;
   const out = JSON.parse(runAsNobody(script));
-  for (const [name, syscall] of [['migrate', 'move_pages'], ['movePages', 'move_pages'], ['bind', 'mbind']]) {
-    t.match(out[name], { name: 'NumaError', code: 'EPERM', syscall, message: /options\.moveAll .*CAP_SYS_NICE/ }, name);
+  for (const name of ['migrate', 'movePages', 'bind']) {
+    // Refused before any system call: no syscall to name.
+    t.match(out[name], { name: 'NumaError', code: 'EPERM', message: /options\.moveAll .*CAP_SYS_NICE/ }, name);
+    t.equal(out[name].syscall, undefined, `${name}: no syscall was made`);
   }
 });
 

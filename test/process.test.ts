@@ -31,7 +31,7 @@ t.test('processPlacement of this process and a child', async (t) => {
   t.ok(anonBytes >= 32 * 2 ** 20, `the child's 32 MiB are counted (${anonBytes} bytes anon + heap)`);
   child.kill();
   await once(child, 'exit');
-  t.throws(() => processPlacement(child.pid!), { name: 'NumaError', code: 'ENOENT', message: /processPlacement: cannot read/ });
+  t.throws(() => processPlacement(child.pid!), { name: 'NumaError', code: 'ESRCH', message: new RegExp(`^processPlacement: no such process ${child.pid}`) });
   t.throws(() => processPlacement(-1), RangeError);
 });
 
@@ -42,9 +42,9 @@ t.test('migrateProcess(Sync): same node, and the errors the kernel gives', async
   t.same(await migrateProcess(child.pid!, [node], [node]), { notMoved: 0 });
   child.kill();
   await once(child, 'exit');
-  const gone = { name: 'NumaError', code: 'ESRCH', syscall: 'migrate_pages', message: /no such process/ };
-  t.throws(() => migrateProcessSync(child.pid!, [node], [node]), { ...gone, message: /^migrateProcessSync: .*no such process/ });
-  await t.rejects(migrateProcess(child.pid!, [node], [node]), { ...gone, message: /^migrateProcess: .*no such process/ });
+  const gone = { name: 'NumaError', code: 'ESRCH' };
+  t.throws(() => migrateProcessSync(child.pid!, [node], [node]), { ...gone, message: new RegExp(`^migrateProcessSync: no such process ${child.pid}`) });
+  await t.rejects(migrateProcess(child.pid!, [node], [node]), { ...gone, message: new RegExp(`^migrateProcess: no such process ${child.pid}`) });
   t.throws(() => migrateProcessSync(0, [], [node]), { name: 'RangeError', message: /fromNodes/ });
   t.throws(() => migrateProcessSync(0, 0 as unknown as number[], [node]), { name: 'TypeError', message: /fromNodes/ });
   t.throws(() => migrateProcessSync(0, [node], ['1' as unknown as number]), { name: 'TypeError', message: /toNodes\[0\]/ });
@@ -56,7 +56,7 @@ t.test('migrateProcess refuses what migrate_pages cannot do as asked, before any
   const absent = absentNode();
   t.throws(() => migrateProcessSync(0, [node, node], [node]), { name: 'RangeError', message: /are pairs .* have 2 and 1 nodes/ });
   t.throws(() => migrateProcessSync(0, [node, node], [node, node]), { name: 'RangeError', message: new RegExp(`node ${node} is in \`fromNodes\` twice`) });
-  const notOnline = { name: 'NumaError', code: 'ENODEV', syscall: 'migrate_pages', message: new RegExp(`node ${absent} is not online`) };
+  const notOnline = { name: 'NumaError', code: 'ENODEV', message: new RegExp(`node ${absent} is not online`) };
   t.throws(() => migrateProcessSync(0, [absent], [node]), notOnline);
   t.throws(() => migrateProcessSync(0, [node], [absent]), notOnline);
   await t.rejects(migrateProcess(0, [absent], [node]), notOnline);

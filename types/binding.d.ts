@@ -76,6 +76,8 @@ export interface NativeBinding {
   /** get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) for the view's first byte (allocates the page). */
   nodeOfAddress(view: Uint8Array): number;
   threadPolicy(): NativePolicy;
+  /** get_mempolicy(MPOL_F_MEMS_ALLOWED): the online nodes with memory this thread's cpuset allows. */
+  allowedNodes(): number[];
   setThreadPolicy(policy: NativePolicy): void;
   setHomeNode(view: Uint8Array, node: number): void;
   /** migrate_pages; returns the number of pages not moved. */

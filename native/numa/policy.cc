@@ -36,6 +36,10 @@ int node_of_address(uintptr_t address, int* node) {
 
 int thread_policy(Policy* policy) { return read_policy(0, 0, policy); }
 
+int allowed_nodes(NodeMask* nodes) {
+  return int(result(syscall(SYS_get_mempolicy, nullptr, nodes->data(), NodeMask::maxnode(), 0ul, MPOL_F_MEMS_ALLOWED)));
+}
+
 int set_thread_policy(const Policy& policy) {
   return int(result(syscall(SYS_set_mempolicy, policy.mode | policy.flags, policy.nodes.data(),
                             NodeMask::maxnode())));

@@ -41,6 +41,9 @@ int range_policy(uintptr_t address, Policy* policy);
 int node_of_address(uintptr_t address, int* node);
 
 int thread_policy(Policy* policy);
+// The nodes this thread's cpuset lets it allocate on (get_mempolicy MPOL_F_MEMS_ALLOWED):
+// online nodes with memory inside the cpuset.
+int allowed_nodes(NodeMask* nodes);
 int set_thread_policy(const Policy& policy);
 
 // set_mempolicy_home_node (Linux 5.17+) on whole pages.

@@ -1,0 +1,368 @@
+// Every argument check of the public API and of the command line: pure
+// functions of the value given, which import nothing but the error helpers.
+// Each returns the value in the form the rest of numaplace takes, or throws a
+// TypeError (wrong type) or RangeError (wrong value) naming the function and
+// the argument. Whether a node, CPU, device or process exists here is not
+// their business: lib/preconditions.ts asks the machine.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
+import { invalidRange, invalidType } from './errors';
+
+/** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
+export type MemoryView = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+// The kernel's own limits on ids: node ids below MAX_NUMNODES (1 << NODES_SHIFT,
+// at most 10 bits), CPU ids below NR_CPUS (at most 8192). A list of more
+// entries, or a range beyond them, is never read or allocated.
+export const MAX_NODES = 1024;
+export const MAX_CPUS = 8192;
+
+const VIEW_KINDS = 'a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer';
+
+/** The bytes of `value` as a Uint8Array, the form the native binding takes. */
+export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
+  // Already one (a Buffer too): making another costs a 1-page query ~5%. A
+  // detached buffer leaves its views empty: those take the path below, which says so.
+  if (value instanceof Uint8Array && value.byteLength !== 0) return value;
+  let buffer: ArrayBufferLike;
+  let byteOffset = 0;
+  let byteLength: number | undefined;
+  if (ArrayBuffer.isView(value)) {
+    ({ buffer, byteOffset, byteLength } = value);
+  } else if (types.isAnyArrayBuffer(value)) {
+    buffer = value;
+  } else {
+    throw invalidType(fn, arg, VIEW_KINDS, value);
+  }
+  try {
+    return new Uint8Array(buffer, byteOffset, byteLength);
+  } catch {
+    throw new TypeError(`${fn}: \`${arg}\` is backed by a detached ArrayBuffer (it was transferred or freed)`);
+  }
+}
+
+/** A view that has a first byte. */
+export function nonEmptyView(view: Uint8Array, fn: string, arg = 'view'): Uint8Array {
+  if (view.byteLength === 0) throw invalidRange(fn, arg, 'a view of at least one byte (it has no first byte)', view);
+  return view;
+}
+
+/**
+ * A view on whole pages, or consent to change the bytes its first and last
+ * pages share with other data (`expandToPages`): a policy applies to pages.
+ */
+export function wholePagesArgument(fn: string, beyondView: { before: number; after: number }, expandToPages: boolean): void {
+  const { before, after } = beyondView;
+  if ((before !== 0 || after !== 0) && !expandToPages) {
+    throw new RangeError(
+      `${fn}: the view does not cover whole pages (${before} bytes before it and ${after} after it share its pages); ` +
+        'a policy applies to whole pages: pass { expandToPages: true } to change those bytes too',
+    );
+  }
+}
+
+/** A node or CPU id: a non-negative 32-bit integer (whether it is online is a precondition). */
+export function idArgument(value: unknown, fn: string, arg: string, what: 'node' | 'CPU'): number {
+  const expected = `a non-negative integer ${what} id`;
+  if (typeof value !== 'number') throw invalidType(fn, arg, expected, value);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw invalidRange(fn, arg, expected, value);
+  return value;
+}
+
+export function nodeArgument(value: unknown, fn: string, arg = 'node'): number {
+  return idArgument(value, fn, arg, 'node');
+}
+
+/**
+ * A non-empty array of ids, read index by index (a hole is an undefined
+ * entry, not skipped) after its length is checked: a sparse array of 2^32 - 1
+ * entries is refused before any is visited.
+ */
+function idListArgument(value: unknown, fn: string, arg: string, what: 'node' | 'CPU', max: number): number[] {
+  if (!Array.isArray(value)) throw invalidType(fn, arg, `an array of ${what} ids`, value);
+  if (value.length === 0 || value.length > max) throw invalidRange(fn, arg, `from 1 to ${max} ${what} ids`, `an array of ${value.length}`);
+  const ids: number[] = [];
+  for (let index = 0; index < value.length; index++) ids.push(idArgument(value[index], fn, `${arg}[${index}]`, what));
+  return ids;
+}
+
+/** A non-empty array of node ids. */
+export function nodeListArgument(value: unknown, fn: string, arg: string): number[] {
+  return idListArgument(value, fn, arg, 'node', MAX_NODES);
+}
+
+/** A non-empty array of CPU ids. */
+export function cpuListArgument(value: unknown, fn: string, arg: string): number[] {
+  return idListArgument(value, fn, arg, 'CPU', MAX_CPUS);
+}
+
+/** A thread's CPUs: a non-empty array of CPU ids, or { node } for the CPUs of a node. */
+export function pinTargetArgument(value: unknown, fn: string): { cpus: number[] } | { node: number } {
+  if (Array.isArray(value)) return { cpus: cpuListArgument(value, fn, 'target') };
+  if (value !== null && typeof value === 'object') {
+    const { node } = optionsArgument(value as { node?: unknown }, fn, ['node'], 'target');
+    return { node: nodeArgument(node, fn, 'target.node') };
+  }
+  throw invalidType(fn, 'target', 'an array of CPU ids or { node }', value);
+}
+
+/** One node per page of a span: an Int32Array of `pages` node ids. */
+export function pageTargetsArgument(value: unknown, fn: string, pages: number): Int32Array {
+  if (!(value instanceof Int32Array)) throw invalidType(fn, 'targets', 'an Int32Array of node ids', value);
+  if (value.length !== pages) {
+    throw new RangeError(`${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${value.length}`);
+  }
+  const negative = value.findIndex((node) => node < 0);
+  if (negative >= 0) throw invalidRange(fn, `targets[${negative}]`, 'a non-negative integer node id', value[negative]);
+  return value;
+}
+
+/** A module to load: a path (relative to the current directory) or a file: URL; returns its absolute path. */
+export function moduleArgument(value: unknown, fn: string, arg = 'filename'): string {
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidRange(fn, arg, 'a file: URL', value.href);
+    return fileURLToPath(value);
+  }
+  if (typeof value !== 'string') throw invalidType(fn, arg, 'a module path or a file: URL', value);
+  return path.resolve(value);
+}
+
+/** A command to run: a name found in PATH or a path. */
+export function commandArgument(value: unknown, fn: string): string {
+  if (typeof value !== 'string' || value === '') throw invalidType(fn, 'command', 'a command name or path', value);
+  return value;
+}
+
+/** A command's arguments: an array of strings, none when undefined. */
+export function stringListArgument(value: unknown, fn: string, arg: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw invalidType(fn, arg, 'an array of strings', value);
+  return value;
+}
+
+/** Environment variables: an object, or undefined. */
+export function environmentArgument(value: unknown, fn: string, arg: string): NodeJS.ProcessEnv | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object')) throw invalidType(fn, arg, 'an object of environment variables', value);
+  return value as NodeJS.ProcessEnv | undefined;
+}
+
+/** The highest process id Linux can give (PID_MAX_LIMIT). */
+const PID_MAX = 0x3fffffff;
+
+export function pidArgument(value: unknown, fn: string): number {
+  if (typeof value !== 'number') throw invalidType(fn, 'pid', 'a process id', value);
+  if (!Number.isInteger(value) || value < 0 || value > PID_MAX) throw invalidRange(fn, 'pid', 'a process id (0 = this process)', value);
+  return value;
+}
+
+/** Node pairs of a process migration: as many `toNodes` as `fromNodes`, each source once. */
+export function nodePairsArgument(fromNodes: unknown, toNodes: unknown, fn: string): { from: number[]; to: number[] } {
+  const from = nodeListArgument(fromNodes, fn, 'fromNodes');
+  const to = nodeListArgument(toNodes, fn, 'toNodes');
+  if (from.length !== to.length) {
+    throw new RangeError(`${fn}: \`fromNodes\` and \`toNodes\` are pairs (fromNodes[i] moves to toNodes[i]) but have ${from.length} and ${to.length} nodes`);
+  }
+  const twice = from.find((node, index) => from.indexOf(node) !== index);
+  if (twice !== undefined) throw new RangeError(`${fn}: node ${twice} is in \`fromNodes\` twice; its pages can move to one node only`);
+  return { from, to };
+}
+
+/** A byte count for an allocation: a whole number below 2^47, the size of the user address space. */
+export function sizeArgument(value: unknown, fn: string): number {
+  const expected = 'a whole number of bytes from 1 to 2^47 - 1';
+  if (typeof value !== 'number') throw invalidType(fn, 'size', expected, value);
+  if (!Number.isSafeInteger(value) || value < 1 || value >= 2 ** 47) throw invalidRange(fn, 'size', expected, value);
+  return value;
+}
+
+export function int32ArrayArgument(value: unknown, fn: string, arg: string, expected: string): Int32Array {
+  if (!(value instanceof Int32Array)) throw invalidType(fn, arg, expected, value);
+  return value;
+}
+
+/** An integer, such as one entry of a page status array. */
+export function integerArgument(value: unknown, fn: string, arg: string, expected: string): number {
+  if (!Number.isInteger(value)) throw invalidType(fn, arg, expected, value);
+  return value as number;
+}
+
+export function stringArgument(value: unknown, fn: string, arg: string, expected: string): string {
+  if (typeof value !== 'string') throw invalidType(fn, arg, expected, value);
+  return value;
+}
+
+/** How many single-character edits turn `a` into `b` (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The known key nearest to `key`, if it is near enough to be what was meant: a typo or two, or a part of it. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const typed = key.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const lower = name.toLowerCase();
+    const distance = lower.includes(typed) || typed.includes(lower) ? 0.5 : editDistance(typed, lower);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= 2 ? best.name : undefined;
+}
+
+/**
+ * An options object or undefined; anything else is a TypeError. A key that
+ * is not one of `keys` is a TypeError naming it and the nearest valid key:
+ * options change what is reported, so a misspelt one must not pass for a default.
+ */
+export function optionsArgument<T extends object>(value: T | undefined, fn: string, keys: readonly string[], arg = 'options'): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalidType(fn, arg, 'an options object', value);
+  for (const key of Object.keys(value)) {
+    if (keys.includes(key)) continue;
+    const nearest = nearestKey(key, keys);
+    throw new TypeError(
+      `${fn}: unknown option \`${arg}.${key}\`${nearest ? ` (did you mean \`${nearest}\`?)` : ''}; ` +
+        (keys.length > 0 ? `it takes ${keys.map((name) => `\`${name}\``).join(', ')}` : 'it takes none'),
+    );
+  }
+  return value;
+}
+
+export function booleanOption(value: unknown, fn: string, name: string, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidType(fn, `options.${name}`, 'a boolean', value);
+  return value;
+}
+
+/** An optional positive integer option (a count or a size); `fallback` when undefined. */
+export function positiveIntegerOption(value: unknown, fn: string, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, 'a positive integer', value);
+  if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalidRange(fn, `options.${name}`, 'a positive integer', value);
+  return value;
+}
+
+/** An optional byte count that may be 0 (a threshold, not an allocation); 0 when undefined. */
+export function byteCountOption(value: unknown, fn: string, name: string): number {
+  if (value === undefined) return 0;
+  const expected = 'a whole number of bytes, 0 or more';
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, expected, value);
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidRange(fn, `options.${name}`, expected, value);
+  return value;
+}
+
+/** One of `choices`, or `fallback` when undefined. */
+export function choiceOption<T extends string>(value: unknown, fn: string, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) throw invalidRange(fn, `options.${name}`, `one of ${choices.map((choice) => `'${choice}'`).join(', ')}`, value);
+  return value as T;
+}
+
+export function functionOption<T extends (...args: never[]) => unknown>(value: unknown, fn: string, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalidType(fn, `options.${name}`, 'a function', value);
+  return value as T | undefined;
+}
+
+export function signalOption(value: unknown, fn: string): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidType(fn, 'options.signal', 'an AbortSignal', value);
+  return value;
+}
+
+/** A function that has no options but was given some. */
+export function noConcurrency(value: unknown, fn: string): void {
+  if (value !== undefined) throw new TypeError(`${fn}: runs one chunk at a time; \`options.concurrency\` is for migrateBuffer`);
+}
+
+/**
+ * Parses the kernel's list format ("0-3,8,10-11" → [0,1,2,3,8,10,11]) of ids
+ * up to `max`: a range is expanded only once its ends are checked.
+ */
+export function idListText(text: unknown, fn: string, arg: string, max: number): number[] {
+  const expected = `a list of ids from 0 to ${max} such as 0-3,8`;
+  if (typeof text !== 'string') throw invalidType(fn, arg, expected, text);
+  if (!/^\s*(\d+(-\d+)?(,\d+(-\d+)?)*)?\s*$/.test(text)) throw invalidRange(fn, arg, expected, text);
+  const ids: number[] = [];
+  for (const part of text.trim().split(',')) {
+    if (part === '') continue;
+    const [first, last = first] = part.split('-').map(Number);
+    if (last > max) throw invalidRange(fn, arg, expected, text);
+    if (last < first) throw invalidRange(fn, arg, `${expected} (the range ${part} runs backwards)`, text);
+    for (let id = first; id <= last; id++) ids.push(id);
+  }
+  return ids;
+}
+
+/** A whole number typed on the command line, from `min` to `max`. */
+export function integerText(text: unknown, fn: string, arg: string, min: number, max: number, what = 'a whole number'): number {
+  const expected = `${what} from ${min} to ${max}`;
+  if (typeof text !== 'string') throw invalidType(fn, arg, expected, text);
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalidRange(fn, arg, expected, text);
+  return value;
+}
+
+/** A process id typed on the command line. */
+export function pidText(text: unknown, fn: string): number {
+  return integerText(text, fn, 'pid', 1, PID_MAX, 'a process id');
+}
+
+/** bestNode's `near`: exactly one of { cpu }, { node } or { device }, checked for shape. */
+export type Near = { cpu: number } | { node: number } | { device: string };
+
+export function nearArgument(near: unknown, fn: string): Near {
+  if (near === null || typeof near !== 'object') throw invalidType(fn, 'options.near', '{ cpu }, { node } or { device }', near);
+  const keys = Object.keys(near);
+  if (keys.length !== 1 || !['cpu', 'node', 'device'].includes(keys[0])) {
+    throw invalidRange(fn, 'options.near', 'exactly one of { cpu }, { node } or { device }', near);
+  }
+  const given = near as Record<string, unknown>;
+  if ('cpu' in given) return { cpu: idArgument(given.cpu, fn, 'options.near.cpu', 'CPU') };
+  if ('node' in given) return { node: nodeArgument(given.node, fn, 'options.near.node') };
+  return { device: stringArgument(given.device, fn, 'options.near.device', "a PCI address such as '0000:03:00.0'") };
+}
+
+/** A policy as the caller gives it, checked for shape: which mode, which nodes, which mode flags. */
+export interface PolicyFields<Mode extends string> {
+  mode: Mode;
+  nodes: number[];
+  staticNodes: boolean;
+  relativeNodes: boolean;
+}
+
+/**
+ * A policy spec { mode, nodes?, staticNodes?, relativeNodes? }: a known mode,
+ * nodes as the mode needs them (none for 'default' and 'local', one for
+ * 'preferred', at least one otherwise). `keys`: every key the caller's object may have.
+ */
+export function policyArgument<Mode extends string>(
+  spec: unknown,
+  fn: string,
+  arg: string,
+  modes: readonly Mode[],
+  keys: readonly string[],
+): PolicyFields<Mode> {
+  if (spec === null || typeof spec !== 'object') throw invalidType(fn, arg, 'a policy object { mode, nodes }', spec);
+  const { mode, nodes, staticNodes, relativeNodes } = optionsArgument(spec as Record<string, unknown>, fn, keys, arg);
+  if (typeof mode !== 'string' || !modes.includes(mode as Mode)) throw invalidType(fn, `${arg}.mode`, `one of ${modes.join(', ')}`, mode);
+  const wantsNodes = mode !== 'default' && mode !== 'local';
+  const given = nodes === undefined || (Array.isArray(nodes) && nodes.length === 0) ? [] : nodeListArgument(nodes, fn, `${arg}.nodes`);
+  if (!wantsNodes && given.length > 0) throw invalidRange(fn, `${arg}.nodes`, `no nodes for mode '${mode}'`, nodes);
+  if (wantsNodes && given.length === 0) throw invalidRange(fn, `${arg}.nodes`, `at least one node for mode '${mode}'`, nodes);
+  if (mode === 'preferred' && given.length !== 1) {
+    throw invalidRange(fn, `${arg}.nodes`, "exactly one node for mode 'preferred' (use 'preferred-many')", nodes);
+  }
+  return {
+    mode: mode as Mode,
+    nodes: given,
+    staticNodes: booleanOption(staticNodes, fn, 'staticNodes'),
+    relativeNodes: booleanOption(relativeNodes, fn, 'relativeNodes'),
+  };
+}
