@@ -205,7 +205,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** The known key nearest to `key`, if it is near enough to be what was meant: a typo or two, or a part of it. */
+/** The known key nearest to `key`, if it is near enough to be what was meant: a part of it, or a few typos (one per three letters). */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
   const typed = key.toLowerCase();
   let best: { name: string; distance: number } | undefined;
@@ -214,7 +214,7 @@ export function nearestKey(key: string, known: readonly string[]): string | unde
     const distance = lower.includes(typed) || typed.includes(lower) ? 0.5 : editDistance(typed, lower);
     if (!best || distance < best.distance) best = { name, distance };
   }
-  return best && best.distance <= 2 ? best.name : undefined;
+  return best && best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
 }
 
 /**
