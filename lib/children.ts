@@ -4,8 +4,21 @@
 // thread), the child keeps it through exec (a thread's CPU affinity and
 // memory policy are inherited and survive execve), and the thread gets its
 // own back before the call returns.
-import { type ChildProcess, fork, type ForkOptions, spawn, type SpawnOptions } from 'node:child_process';
+import {
+  type ChildProcess,
+  type ChildProcessByStdio,
+  type ChildProcessWithoutNullStreams,
+  fork,
+  type ForkOptions,
+  spawn,
+  type SpawnOptions,
+  type SpawnOptionsWithoutStdio,
+  type SpawnOptionsWithStdioTuple,
+  type StdioNull,
+  type StdioPipe,
+} from 'node:child_process';
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import type { Readable, Writable } from 'node:stream';
 import { native } from './binding';
 import { bestNodeFor } from './best-node';
 import { choiceOption, commandArgument, environmentArgument, moduleArgument, nodeArgument, optionsArgument, stringListArgument } from './checks';
@@ -114,7 +127,20 @@ function withNodeVariable(env: NodeJS.ProcessEnv | undefined, node: number): Nod
  * @example
  * const child = spawnOnNode(1, 'redis-server', ['--port', '6380'], { stdio: 'inherit' });
  */
-export function spawnOnNode(node: number, command: string, args?: string[], options?: SpawnOptions & NodePlacementOptions): ChildProcess {
+export function spawnOnNode(
+  node: number,
+  command: string,
+  args?: readonly string[],
+  options?: SpawnOptionsWithoutStdio & NodePlacementOptions,
+): ChildProcessWithoutNullStreams;
+export function spawnOnNode<I extends StdioNull | StdioPipe, O extends StdioNull | StdioPipe, E extends StdioNull | StdioPipe>(
+  node: number,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptionsWithStdioTuple<I, O, E> & NodePlacementOptions,
+): ChildProcessByStdio<I extends StdioPipe ? Writable : null, O extends StdioPipe ? Readable : null, E extends StdioPipe ? Readable : null>;
+export function spawnOnNode(node: number, command: string, args?: readonly string[], options?: SpawnOptions & NodePlacementOptions): ChildProcess;
+export function spawnOnNode(node: number, command: string, args?: readonly string[], options?: SpawnOptions & NodePlacementOptions): ChildProcess {
   const fn = 'spawnOnNode';
   const file = commandArgument(command, fn);
   const argv = stringListArgument(args, fn, 'args');
@@ -136,7 +162,7 @@ export function spawnOnNode(node: number, command: string, args?: string[], opti
  * @example
  * const shard = forkOnNode(1, require.resolve('./shard.js'), ['--shard', '1']);
  */
-export function forkOnNode(node: number, modulePath: string | URL, args?: string[], options?: ForkOptions & NodePlacementOptions): ChildProcess {
+export function forkOnNode(node: number, modulePath: string | URL, args?: readonly string[], options?: ForkOptions & NodePlacementOptions): ChildProcess {
   const fn = 'forkOnNode';
   const file = moduleArgument(modulePath, fn, 'modulePath');
   const argv = stringListArgument(args, fn, 'args');

@@ -100,7 +100,8 @@ t.test('a transferred allocOnNode buffer: the receiver gets a copy, the memory s
   const memory = allocOnNode(4 * PAGE, node).fill(5);
   let received: ArrayBuffer;
   try {
-    received = structuredClone(memory.buffer, { transfer: [memory.buffer] });
+    const buffer = memory.buffer as ArrayBuffer;
+    received = structuredClone(buffer, { transfer: [buffer] });
   } catch (error) {
     // Node 21+ refuses to transfer memory it did not allocate.
     t.match(error, { name: 'DataCloneError' });

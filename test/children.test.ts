@@ -114,3 +114,18 @@ t.test('the children functions check their arguments', async (t) => {
   t.throws(() => forkOnNode(nodes[0].id, 42 as unknown as string), { name: 'TypeError', message: /^forkOnNode: expected a module path or a file: URL for `modulePath`/ });
   t.throws(() => clusterForkOnNode(nodes[0].id, 'x' as unknown as NodeJS.ProcessEnv), { name: 'TypeError', message: /`env`/ });
 });
+
+t.test('spawnOnNode is typed as spawn is: its pipes are there unless stdio says otherwise', async (t) => {
+  const node = nodes.find((candidate) => candidate.cpus.length > 0)!.id;
+  const piped = spawnOnNode(node, 'echo', ['piped']);
+  piped.stdout.setEncoding('utf8'); // no `!`: without a stdio option every pipe exists
+  const [text] = (await once(piped.stdout, 'data')) as [string];
+  t.equal(text, 'piped\n');
+  await once(piped, 'exit');
+  const partly = spawnOnNode(node, 'echo', ['partly'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stdin: null = partly.stdin; // typed null, as spawn() types it: stdin is not piped
+  t.equal(stdin, null);
+  partly.stdout.setEncoding('utf8');
+  t.equal(((await once(partly.stdout, 'data')) as [string])[0], 'partly\n');
+  await once(partly, 'exit');
+});
