@@ -22,9 +22,10 @@ async function main() {
   const { cpu, node } = currentCpu();
   console.log(`running on cpu ${cpu}, node ${node}: moving the buffer there`);
   const report = await migrateBuffer(buffer, node, { countMoved: true });
+  const failed = [...report.failed].map(([code, pages]) => `${pages} ${code}`).join(', ') || 'none';
   console.log(
-    `moved ${report.moved}, already on node ${report.alreadyOnNode}, not present ${report.notPresent}, ` +
-      `failed ${JSON.stringify(Object.fromEntries(report.failed))} in ${(report.elapsedNs / 1e6).toFixed(1)} ms`,
+    `${report.moved} pages moved to node ${node}, ${report.alreadyOnNode} already there, ` +
+      `${report.notPresent} not present, failed: ${failed}; ${(report.elapsedNs / 1e6).toFixed(1)} ms`,
   );
   describe('after', buffer);
   console.log(`checksum before ${before}, after ${checksum()}`);

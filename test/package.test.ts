@@ -1,7 +1,7 @@
 // What a user gets from the registry: pack the package with a prebuilt binary,
 // install the tarball into an empty project with no compiler on PATH, and use
 // it from CommonJS, ESM, the CLI and type-checked TypeScript.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,8 +43,9 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
   for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/binding.d.ts', 'binding.gyp', 'native/binding.cc', 'native/numa/pages.cc', 'README.md', 'LICENSE']) {
     t.ok(files.includes(needed), `ships ${needed}`);
   }
-  const unwanted = files.filter((file) => /^(test|build|benchmarks|examples|lib|\.ci|\.github|node_modules)\//.test(file) || file.endsWith('.tsbuildinfo'));
+  const unwanted = files.filter((file) => /^(test|build|benchmarks|lib|\.ci|\.github|node_modules)\//.test(file) || file.endsWith('.tsbuildinfo'));
   t.same(unwanted, [], 'ships no tests, sources of dist, build output or CI files');
+  t.same(files.filter((file) => file.startsWith('examples/')), ['examples/per-node-server.js'], 'ships the example the README points to');
 
   const app = path.join(work, 'app');
   mkdirSync(app);
@@ -69,6 +70,7 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
   t.same(JSON.parse(run(app, process.execPath, ['esm.mjs'], bareEnv)), { same: true, allOnNode: true }, 'named ESM imports work');
   const cli = JSON.parse(run(app, path.join(app, 'node_modules/.bin/numaplace'), ['topology', '--json'], bareEnv));
   t.ok(cli.nodes.length >= 1, 'the numaplace bin runs');
+  t.doesNotThrow(() => run(app, process.execPath, ['--check', path.join(installed, 'examples', 'per-node-server.js')], bareEnv), 'the example is there and parses');
 
   // Types resolve for ESM and CommonJS consumers: a wrong call must be a type error.
   const consumer = `import { migrateBuffer, type MigrationReport } from 'numaplace';
@@ -81,4 +83,31 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
   const typeRoots = path.join(ROOT, 'node_modules/@types');
   const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--typeRoots', typeRoots, '--types', 'node'];
   t.doesNotThrow(() => run(app, process.execPath, [tsc, ...flags, 'consumer.mts', 'consumer.cts'], bareEnv), 'tsc type-checks both consumers');
+});
+
+t.test('without a prebuild and without a compiler the install still succeeds, and says why calls will fail', async (t) => {
+  if (checkedOnHost(t, 'packaging (the guest has no registry access)')) return;
+  const work = mkdtempSync(path.join(tmpdir(), 'numaplace-package-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const bareBin = path.join(work, 'bin');
+  mkdirSync(bareBin);
+  symlinkSync(process.execPath, path.join(bareBin, 'node'));
+  symlinkSync(realpathSync('/bin/sh'), path.join(bareBin, 'sh'));
+  const bareEnv = { HOME: process.env.HOME, PATH: bareBin, CC: '/nonexistent/cc', CXX: '/nonexistent/c++', npm_config_python: '/nonexistent/python3' };
+  const npm = (cwd: string, args: string[], env: NodeJS.ProcessEnv = { ...process.env }) =>
+    spawnSync(process.execPath, [npmCli, ...args], { cwd, env, encoding: 'utf8' });
+  const packed = npm(ROOT, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]);
+  const tarball = path.join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0].filename);
+  const app = path.join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  const install = npm(app, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tarball], bareEnv);
+  t.equal(install.status, 0, `npm install exits 0 (${install.stderr.slice(-500)})`);
+  t.match(install.stdout + install.stderr, /numaplace: no prebuilt addon for this platform, and building one failed/, 'and says what happened');
+  const script = `const n = require('numaplace'); const c = n.capabilities();
+    let code; try { n.pageNodes(Buffer.alloc(8)); } catch (e) { code = e.code; }
+    console.log(JSON.stringify({ supported: c.supported, reason: c.reason, code }));`;
+  const used = spawnSync(process.execPath, ['-e', script], { cwd: app, env: bareEnv, encoding: 'utf8' });
+  t.match(JSON.parse(used.stdout), { supported: false, reason: /the native addon did not load/, code: 'ENOTSUP' });
 });
