@@ -22,8 +22,9 @@ const VIEW_KINDS = 'a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBu
 
 /** The bytes of `value` as a Uint8Array, the form the native binding takes. */
 export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
-  // Already one (a Buffer too): making another costs a 1-page query ~5%. A
-  // detached buffer leaves its views empty: those take the path below, which says so.
+  // Already one (a Buffer too): another view would be an allocation on the
+  // 1-page query's hot path (benchmarks/README.md). A detached buffer leaves
+  // its views empty: those take the path below, which says so.
   if (value instanceof Uint8Array && value.byteLength !== 0) return value;
   let buffer: ArrayBufferLike;
   let byteOffset = 0;
