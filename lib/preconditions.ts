@@ -17,7 +17,7 @@ function list(ids: readonly number[]): string {
 }
 
 /** Each node is online: ENODEV naming the first that is not and the online ones. */
-export function requireOnline(fn: string, nodes: Iterable<number>, online: readonly number[] = onlineNodes()): void {
+export function requireOnline(fn: string, nodes: Iterable<number>, online: readonly number[] = onlineNodes(fn)): void {
   for (const node of new Set(nodes)) {
     if (!online.includes(node)) throw conditionError(fn, 'ENODEV', `node ${node} is not online`, `online nodes: ${list(online)}`);
   }
