@@ -64,7 +64,7 @@ t.test('startWorkerOnNode: the worker runs on the node and prefers its memory', 
     t.same([report.policy.mode, report.policy.nodes], ['preferred', [node.id]]);
   }
   const cpuLess = topology().nodes.find((node) => !node.hasCpu);
-  if (cpuLess) t.throws(() => startWorkerOnNode('x.js', cpuLess.id), { name: 'RangeError', message: /with CPUs/ });
+  if (cpuLess) t.throws(() => startWorkerOnNode('x.js', cpuLess.id), { name: 'NumaError', code: 'ENODEV', message: new RegExp(`^startWorkerOnNode: node ${cpuLess.id} has no CPUs`) });
 });
 
 t.test('startWorkerOnNode: a file: URL, an ES module with top-level await', async (t) => {
