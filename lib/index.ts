@@ -56,6 +56,12 @@ export {
 export { formatPlacementMap, placementMap, type PlacementMapFormat, type PlacementMapOptions } from './placement-map';
 export { capabilities, type Capabilities, type Support } from './capabilities';
 export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
+export {
+  interleaveWeights,
+  setInterleaveWeights,
+  type InterleaveWeights,
+  type NodeWeights,
+} from './weights';
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
 export {
   migrateProcess,
