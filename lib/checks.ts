@@ -402,3 +402,23 @@ export function weightsArgument(value: unknown, fn: string, arg = 'weights'): [n
 export function weightsOrAutoArgument(value: unknown, fn: string): [number, number][] | 'auto' {
   return value === 'auto' ? value : weightsArgument(value, fn);
 }
+
+/**
+ * bindBuffer's `weights`, beside the policy they go with: mode
+ * 'weighted-interleave', one weight for each of its nodes and no other, node
+ * ids as given (not relative, not static: a weight belongs to a node).
+ */
+export function policyWeightsArgument(value: unknown, policy: PolicyFields<string>, fn: string, arg: string): [number, number][] | undefined {
+  if (value === undefined) return undefined;
+  if (policy.mode !== 'weighted-interleave') throw invalidRange(fn, `${arg}.weights`, "no weights: they are for mode 'weighted-interleave'", value);
+  if (policy.staticNodes || policy.relativeNodes) {
+    throw new RangeError(`${fn}: \`${arg}.weights\` are per node id and cannot follow a cpuset change: leave out staticNodes and relativeNodes`);
+  }
+  const weights = weightsArgument(value, fn, `${arg}.weights`);
+  const nodes = [...new Set(policy.nodes)].sort((a, b) => a - b);
+  if (weights.length !== nodes.length || weights.some(([node], index) => node !== nodes[index])) {
+    const keys = weights.map(([node]) => node).join(', ');
+    throw new RangeError(`${fn}: \`${arg}.weights\` must give a weight to each of \`${arg}.nodes\` (${nodes.join(', ')}) and no other node, but names ${keys}`);
+  }
+  return weights;
+}

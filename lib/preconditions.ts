@@ -153,7 +153,12 @@ export function requireLiveProcess(fn: string, pid: number): void {
 export function requireWeightFiles(fn: string): WeightFiles {
   const files = weightFiles();
   if (files === null) {
-    throw conditionError(fn, 'ENOTSUP', `the kernel (${release()}) has no weighted interleave: it needs Linux 6.9+`);
+    throw conditionError(
+      fn,
+      'ENOTSUP',
+      `the kernel (${release()}) has no weighted interleave: it needs Linux 6.9+`,
+      'weights of your own per buffer work on every kernel: allocWeightedInterleaved() or bindBuffer() with weights',
+    );
   }
   return files;
 }
@@ -184,7 +189,7 @@ export function requireWritable(fn: string, file: string): void {
       fn,
       readOnly ? 'EROFS' : 'EACCES',
       readOnly ? `${file} is on a read-only sysfs (a container's, usually)` : `this process (uid ${process.getuid?.()}) may not write ${file}`,
-      "the system's interleave weights are root's to set",
+      "the system's interleave weights are root's to set; weights of your own per buffer need no privilege: allocWeightedInterleaved() or bindBuffer() with weights",
     );
   }
 }

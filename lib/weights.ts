@@ -1,8 +1,10 @@
 // Weighted interleave: the kernel's weights (Linux 6.9+, one sysfs file per
-// node).
+// node); the runs of a layout that gives a buffer weights of its own on any
+// kernel, and a check of where a buffer's pages are against its weights.
 import { writeFileSync } from 'node:fs';
-import { MAX_WEIGHT, weightsOrAutoArgument } from './checks';
+import { type MemoryView, MAX_WEIGHT, weightsArgument, weightsOrAutoArgument } from './checks';
 import { callNative, conditionError, malformedFile } from './errors';
+import { increment, PAGE_NOT_PRESENT, queryView } from './pages';
 import { requireAutoWeights, requireMemoryNodes, requireWeightFiles, requireWritable } from './preconditions';
 import { memoryNodes, readKernelFile, weightFiles, type WeightFiles } from './topology';
 
@@ -96,4 +98,126 @@ export function setInterleaveWeights(weights: NodeWeights | 'auto'): InterleaveW
   for (const [file] of writes) requireWritable(fn, file);
   for (const [file, text] of writes) callNative(fn, `writing ${text} to ${file}`, () => writeFileSync(file, text));
   return readWeights(fn, files);
+}
+
+/** Whether `weights` are the kernel's own for their nodes, so that MPOL_WEIGHTED_INTERLEAVE gives them. */
+export function kernelHasWeights(fn: string, weights: [number, number][]): boolean {
+  const files = weightFiles();
+  if (files === null) return false;
+  const current = readWeights(fn, files).weights;
+  return weights.every(([node, weight]) => current[node] === weight);
+}
+
+/**
+ * `total` split in proportion to `weights` by largest remainder: whole
+ * numbers that add up to `total`, each within one of its exact share.
+ */
+export function apportion(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((weight) => (total * weight) / sum);
+  const shares = exact.map(Math.floor);
+  let left = total - shares.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((share, index) => ({ index, rest: share - shares[index] })).sort((a, b) => b.rest - a.rest || a.index - b.index);
+  for (const { index } of byRemainder) {
+    if (left-- <= 0) break;
+    shares[index]++;
+  }
+  return shares;
+}
+
+/** One run of a user-space weighted layout: pages of the span with a policy for one node. */
+export interface WeightedRun {
+  /** The node its pages prefer. */
+  node: number;
+  /** Its first page, counted from the span's first. */
+  first: number;
+  /** How many pages it has. */
+  pages: number;
+}
+
+/**
+ * The most runs (each a memory mapping of its own: a policy boundary splits
+ * a mapping) a user-space layout gives one buffer: 0.4 % of the default
+ * vm.max_map_count (65530), which every mapping of the process shares.
+ */
+export const MAX_RUNS = 256;
+
+/**
+ * The runs of a weighted interleave laid out in user space over `pages`
+ * pages: the whole units of `unitPages` (a huge page, so that each can be
+ * one, or a page) apportioned to the nodes by weight, then in weighted round
+ * robin, each node's turn `weight × k` units, `k` the smallest that keeps the
+ * runs within `maxRuns`; the pages after the last whole unit apportioned page
+ * by page. Adjacent runs of one node are one run.
+ */
+export function weightedRuns(pages: number, weights: [number, number][], unitPages: number, maxRuns = MAX_RUNS): WeightedRun[] {
+  const units = Math.floor(pages / unitPages);
+  const values = weights.map(([, weight]) => weight);
+  const sum = values.reduce((a, b) => a + b, 0);
+  const turns = Math.max(1, Math.floor(maxRuns / weights.length) - 1);
+  const k = Math.max(1, Math.ceil(units / (sum * turns)));
+  const left = apportion(units, values);
+  const runs: WeightedRun[] = [];
+  const add = (node: number, count: number) => {
+    const last = runs.at(-1);
+    const first = last ? last.first + last.pages : 0;
+    if (last?.node === node) last.pages += count;
+    else if (count > 0) runs.push({ node, first, pages: count });
+  };
+  while (left.some((units) => units > 0)) {
+    weights.forEach(([node, weight], index) => {
+      const turn = Math.min(weight * k, left[index]);
+      left[index] -= turn;
+      add(node, turn * unitPages);
+    });
+  }
+  apportion(pages - units * unitPages, values).forEach((count, index) => add(weights[index][0], count));
+  return runs;
+}
+
+/** Where a view's pages are beside where its weights would put them. */
+export interface InterleaveCheck {
+  /** Pages of the view on a node: what the shares are of. */
+  pages: number;
+  /** For each node with a weight or with pages: the pages on it, and the pages its weight gives it of `pages` (0 without a weight). */
+  byNode: Map<number, { pages: number; expected: number }>;
+  /** The largest difference between a node's share of the pages and its weight's share (0.01: one percentage point); null when no page is on a node. */
+  deviation: number | null;
+  /** Pages with no page of their own yet (never written): not counted. */
+  notPresent: number;
+  /** Pages whose node is unknown (PAGE_HIDDEN) or that the kernel gave an error for: not counted. */
+  unknown: number;
+}
+
+/**
+ * Where the pages of a view are, next to where `weights` would put them:
+ * per node, the pages on it and the pages its weight's share of them comes to
+ * (whole pages, by largest remainder), and the largest difference of shares.
+ * Read back from the kernel, as placement() reads it; never-written pages are
+ * left out.
+ *
+ * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
+ * @param weights - `{ [node]: weight }`, weights from 1 to 255.
+ * @throws TypeError/RangeError for a view of another type or invalid weights.
+ *
+ * @example
+ * const { byNode, deviation } = interleaveCheck(buffer, { 0: 3, 1: 1 }); // byNode: Map { 0 => { pages: 12288, expected: 12288 }, … }
+ */
+export function interleaveCheck(view: MemoryView, weights: NodeWeights): InterleaveCheck {
+  const fn = 'interleaveCheck';
+  const given = weightsArgument(weights, fn);
+  const { status } = queryView(view, undefined, fn);
+  const counts = new Map<number, number>();
+  let notPresent = 0;
+  for (const entry of status) {
+    if (entry >= 0) increment(counts, entry);
+    else if (entry === PAGE_NOT_PRESENT) notPresent++;
+  }
+  const pages = [...counts.values()].reduce((a, b) => a + b, 0);
+  const expected = apportion(pages, given.map(([, weight]) => weight));
+  const entries = new Map(given.map(([node], index) => [node, { pages: counts.get(node) ?? 0, expected: expected[index] }]));
+  for (const [node, count] of counts) if (!entries.has(node)) entries.set(node, { pages: count, expected: 0 });
+  const byNode = new Map([...entries].sort(([a], [b]) => a - b));
+  const differences = [...byNode.values()].map((entry) => Math.abs(entry.pages - entry.expected) / pages);
+  return { pages, byNode, deviation: pages === 0 ? null : Math.max(...differences), notPresent, unknown: status.length - pages - notPresent };
 }

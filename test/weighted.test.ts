@@ -1,5 +1,7 @@
 // Weighted interleave: the kernel's weights (set and read back through sysfs,
-// restored after each test) and every error path.
+// restored after each test), weights of a buffer's own by both methods (pages
+// counted per node, read back from the kernel; the system's weights unchanged),
+// and every error path.
 // The kernel's weights exist from Linux 6.9: the guests on 6.12 test them, the
 // guests on 6.1 their absence; the host's kernel decides nothing here (its own
 // sysfs is only ever replaced by a made-up one, in a mount namespace).
@@ -8,10 +10,21 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { release, tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { allocLocal, bindBuffer, interleaveWeights, setInterleaveWeights, topology } from '../lib/index';
-import { absentNode, checkedOnHost, childEnv, memoryNodeIds, oneNodeMachine, runAsNobody } from './helpers';
+import {
+  allocLocal,
+  allocOnNode,
+  allocWeightedInterleaved,
+  bindBuffer,
+  interleaveCheck,
+  interleaveWeights,
+  setInterleaveWeights,
+  topology,
+} from '../lib/index';
+import { apportion, MAX_RUNS, weightedRuns, type WeightedRun } from '../lib/weights';
+import { absentNode, checkedOnHost, childEnv, memoryNodeIds, multiNodeOrSkip, oneNodeMachine, runAsNobody } from './helpers';
 
 const ROOT = '/sys/kernel/mm/mempolicy/weighted_interleave';
+const MiB = 2 ** 20;
 const PAGE = topology().pageSize;
 const inGuest = process.env.NUMAPLACE_VM_TOPOLOGY !== undefined;
 
@@ -38,6 +51,7 @@ function keepSystemWeights(t: Test): Record<number, number> | null {
 }
 
 t.test('weights are checked: whole numbers from 1 to 255 by node id, in a plain object', async (t) => {
+  const memory = allocLocal(4 * PAGE);
   const node = memoryNodeIds()[0];
   const invalid: [unknown, string, RegExp][] = [
     [[3, 1], 'TypeError', /expected an object of weights by node id such as \{ 0: 3, 1: 1 \} for `weights` but received Array/],
@@ -55,8 +69,21 @@ t.test('weights are checked: whole numbers from 1 to 255 by node id, in a plain 
   ];
   for (const [weights, name, message] of invalid) {
     const shown = JSON.stringify(weights) ?? String(weights);
+    t.throws(() => allocWeightedInterleaved(MiB, weights as Record<number, number>), { name, message: new RegExp(`^allocWeightedInterleaved: .*${message.source}`) }, shown);
     t.throws(() => setInterleaveWeights(weights as Record<number, number>), { name, message: new RegExp(`^setInterleaveWeights: .*${message.source}`) }, shown);
+    t.throws(() => interleaveCheck(memory, weights as Record<number, number>), { name, message }, shown);
   }
+  const bind = (options: object) => () => bindBuffer(memory, { mode: 'weighted-interleave', nodes: [node], ...options });
+  t.throws(bind({ weights: { [node]: 300 } }), { name: 'RangeError', message: /^bindBuffer: .* for `options.weights\[\d+\]` but received number 300/ });
+  t.throws(bind({ weights: { [node + 1]: 1 } }), { name: 'RangeError', message: /`options.weights` must give a weight to each of `options.nodes` \(\d+\) and no other node, but names/ });
+  t.throws(bind({ weights: { [node]: 1 }, relativeNodes: true }), { name: 'RangeError', message: /cannot follow a cpuset change/ });
+  t.throws(bind({ weight: { [node]: 1 } }), { name: 'TypeError', message: /unknown option `options.weight` \(did you mean `weights`\?\)/ });
+  t.throws(() => bindBuffer(memory, { mode: 'interleave', nodes: [node], weights: { [node]: 1 } }), {
+    name: 'RangeError',
+    message: /expected no weights: they are for mode 'weighted-interleave' for `options.weights`/,
+  });
+  t.throws(() => allocWeightedInterleaved(MiB, { [node]: 1 }, { hugepages: false } as object), { name: 'TypeError', message: /did you mean `hugePages`/ });
+  t.throws(() => allocWeightedInterleaved(0, { [node]: 1 }), { name: 'RangeError', message: /`size`/ });
 });
 
 t.test("the kernel's weights: read, set and read back through sysfs, restored after", async (t) => {
@@ -158,4 +185,103 @@ t.test('made-up sysfs: the auto file by either name, its values, writes, malform
   t.equal(auto.written('auto'), 'true', "'auto': true written to the auto file");
   const readOnly = withSysfs(t, weightsOf, `n.setInterleaveWeights({ ${node}: 3 })`, { readOnly: true });
   t.match(readOnly.out, { name: 'NumaError', code: 'EROFS', message: /read-only sysfs/ });
+});
+
+t.test('a node that is not online: ENODEV before any system call', async (t) => {
+  const absent = absentNode();
+  const memory = allocLocal(4 * PAGE);
+  const message = new RegExp(`node ${absent} is not online \\(ENODEV\\)`);
+  t.throws(() => allocWeightedInterleaved(MiB, { [absent]: 1 }), { name: 'NumaError', code: 'ENODEV', syscall: undefined, message });
+  t.throws(() => bindBuffer(memory, { mode: 'weighted-interleave', nodes: [absent], weights: { [absent]: 2 } }), { name: 'NumaError', code: 'ENODEV', message });
+});
+
+/** Pages per node of a span tiled by runs. */
+function pagesByNode(runs: WeightedRun[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const run of runs) counts[run.node] = (counts[run.node] ?? 0) + run.pages;
+  return counts;
+}
+
+t.test('apportion: whole shares that add up, each within one of its exact share', async (t) => {
+  t.same(apportion(16384, [3, 1]), [12288, 4096]);
+  t.same(apportion(32, [10, 5, 2]), [19, 9, 4], 'largest remainders first');
+  t.same(apportion(1, [1, 1]), [1, 0], 'ties to the first');
+  for (const [total, weights] of [[100, [7, 3, 1]], [17, [255, 1]], [0, [2, 1]]] as const) {
+    const shares = apportion(total, weights);
+    t.equal(shares.reduce((a, b) => a + b, 0), total, `${total} over ${weights}: sums`);
+    const sum = weights.reduce((a: number, b: number) => a + b, 0);
+    t.ok(shares.every((share, index) => Math.abs(share - (total * weights[index]) / sum) < 1), `${shares}: within one page each`);
+  }
+});
+
+t.test('weightedRuns: whole huge pages in weighted round robin, within the mapping budget', async (t) => {
+  const huge = 512;
+  const threeToOne: [number, number][] = [[0, 3], [1, 1]];
+  const runs = weightedRuns(16384, threeToOne, huge);
+  t.same(pagesByNode(runs), { 0: 12288, 1: 4096 }, '64 MiB at 3:1: 75/25 exactly');
+  t.equal(runs.length, 16, 'a run per node per turn of 4 huge pages');
+  t.ok(runs.every((run) => run.first % huge === 0 && run.pages % huge === 0), 'every run whole huge pages');
+  t.same(runs.slice(0, 2), [{ node: 0, first: 0, pages: 3 * huge }, { node: 1, first: 3 * huge, pages: huge }]);
+  const small = weightedRuns(16384, threeToOne, 1);
+  t.same(pagesByNode(small), { 0: 12288, 1: 4096 }, 'single pages: 75/25 exactly');
+  t.ok(small.length <= MAX_RUNS, `${small.length} runs of single pages, at most ${MAX_RUNS}`);
+  t.same([small[0].pages, small[1].pages], [99, 33], 'runs grow to stay within the budget');
+  const large = weightedRuns(64 * 2 ** 18, [[0, 10], [1, 5], [2, 2]], 1);
+  t.ok(large.length <= MAX_RUNS, `64 GiB of single pages: ${large.length} runs`);
+  const odd = weightedRuns(16384 + 100, threeToOne, huge);
+  t.same(pagesByNode(odd), { 0: 12288 + 75, 1: 4096 + 25 }, 'the pages after the last whole huge page apportioned page by page');
+  t.same(weightedRuns(1000, [[3, 7]], huge), [{ node: 3, first: 0, pages: 1000 }], 'one node: one run');
+  for (const layout of [runs, small, large, odd]) {
+    t.ok(layout.every((run, index) => run.first === (index === 0 ? 0 : layout[index - 1].first + layout[index - 1].pages)), 'runs tile the span');
+    t.ok(layout.every((run, index) => index === 0 || run.node !== layout[index - 1].node), 'no two adjacent runs of one node');
+  }
+});
+
+t.test('interleaveCheck: pages per node beside what the weights give them', async (t) => {
+  const node = memoryNodeIds()[0];
+  const other = absentNode();
+  const memory = allocOnNode(4 * MiB, node).fill(1);
+  const pages = (4 * MiB) / PAGE;
+  t.same(interleaveCheck(memory, { [node]: 1 }), { pages, byNode: new Map([[node, { pages, expected: pages }]]), deviation: 0, notPresent: 0, unknown: 0 });
+  const check = interleaveCheck(memory, { [node]: 3, [other]: 1 });
+  t.same([...check.byNode], [[node, { pages, expected: pages * 0.75 }], [other, { pages: 0, expected: pages * 0.25 }]].sort(([a], [b]) => Number(a) - Number(b)));
+  t.equal(check.deviation, 0.25, 'a quarter of the pages away from their weight');
+  const fresh = allocLocal(4 * PAGE);
+  t.same(interleaveCheck(fresh, { [node]: 1 }), { pages: 0, byNode: new Map([[node, { pages: 0, expected: 0 }]]), deviation: null, notPresent: 4, unknown: 0 }, 'never written: nothing to weigh');
+});
+
+/** Node `a`'s share of the present pages of a view placed with weights 3:1, read back from the kernel. */
+function threeToOne(t: Test, view: Buffer, a: number, b: number, what: string): void {
+  const check = interleaveCheck(view, { [a]: 3, [b]: 1 });
+  const share = (check.byNode.get(a)?.pages ?? 0) / check.pages;
+  t.equal(check.pages, view.length / PAGE, `${what}: every page present and on a node`);
+  t.ok(share >= 0.73 && share <= 0.77, `${what}: ${(100 * share).toFixed(2)} % of the pages on node ${a} (75 ± 2 %): ${JSON.stringify([...check.byNode])}`);
+  t.ok(check.deviation !== null && check.deviation <= 0.02, `${what}: interleaveCheck's deviation ${check.deviation}`);
+}
+
+t.test('64 MiB with weights 3:1: 75/25 by both methods, the system weights unchanged', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [a, b] = nodes;
+  const saved = keepSystemWeights(t);
+  // Kernel weights other than 3:1 (6.9+), so that the weights of the buffer's own are laid out in user space.
+  if (saved !== null) setInterleaveWeights({ [a]: 1, [b]: 1 });
+  const before = sysfsWeights();
+  for (const hugePages of [undefined, false]) {
+    const { buffer, method, runs } = allocWeightedInterleaved(64 * MiB, { [a]: 3, [b]: 1 }, { hugePages });
+    t.same([method, runs <= MAX_RUNS], ['user-space', true], `hugePages ${hugePages}: laid out in user space in ${runs} runs`);
+    threeToOne(t, buffer.fill(1), a, b, `user space, hugePages ${hugePages}`);
+    t.same(sysfsWeights(), before, 'the system weights unchanged');
+  }
+  const existing = allocLocal(64 * MiB).fill(2);
+  const report = bindBuffer(existing, { mode: 'weighted-interleave', nodes: [a, b], weights: { [a]: 3, [b]: 1 }, move: true });
+  t.equal(report.weighted?.method, 'user-space');
+  threeToOne(t, existing, a, b, 'bindBuffer with move on written pages');
+  t.ok(existing.every((byte) => byte === 2), 'data unchanged');
+  if (saved === null) return;
+  setInterleaveWeights({ [a]: 3, [b]: 1 });
+  const kernel = allocWeightedInterleaved(64 * MiB, { [a]: 3, [b]: 1 });
+  t.same([kernel.method, kernel.runs], ['kernel', 1], "weights equal to the kernel's: MPOL_WEIGHTED_INTERLEAVE");
+  threeToOne(t, kernel.buffer.fill(1), a, b, 'the kernel method');
+  t.same(sysfsWeights(), { ...before, [a]: 3, [b]: 1 }, 'the system weights as set, not changed by the call');
 });
