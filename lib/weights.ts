@@ -1,12 +1,14 @@
 // Weighted interleave: the kernel's weights (Linux 6.9+, one sysfs file per
 // node); the runs of a layout that gives a buffer weights of its own on any
-// kernel, and a check of where a buffer's pages are against its weights.
+// kernel, and a check of where a buffer's pages are against its weights;
+// weights derived from the firmware's bandwidth figures.
 import { writeFileSync } from 'node:fs';
-import { type MemoryView, MAX_WEIGHT, weightsArgument, weightsOrAutoArgument } from './checks';
+import { nearNode, withoutNode } from './best-node';
+import { type MemoryView, MAX_WEIGHT, nearArgument, type Near, nodeListArgument, optionsArgument, weightsArgument, weightsOrAutoArgument } from './checks';
 import { callNative, conditionError, malformedFile } from './errors';
 import { increment, PAGE_NOT_PRESENT, queryView } from './pages';
 import { requireAutoWeights, requireMemoryNodes, requireWeightFiles, requireWritable } from './preconditions';
-import { memoryNodes, readKernelFile, weightFiles, type WeightFiles } from './topology';
+import { allowedMemoryNodes, memoryNodes, type NumaNode, numaNodes, readKernelFile, weightFiles, type WeightFiles } from './topology';
 
 /** Interleave weights by node id: `{ 0: 3, 1: 1 }` puts three pages on node 0 for each page on node 1. */
 export type NodeWeights = Record<number, number>;
@@ -220,4 +222,99 @@ export function interleaveCheck(view: MemoryView, weights: NodeWeights): Interle
   const byNode = new Map([...entries].sort(([a], [b]) => a - b));
   const differences = [...byNode.values()].map((entry) => Math.abs(entry.pages - entry.expected) / pages);
   return { pages, byNode, deviation: pages === 0 ? null : Math.max(...differences), notPresent, unknown: status.length - pages - notPresent };
+}
+
+/** How far apart two sets of proportions are: the largest relative difference of a share. */
+function shareError(weights: readonly number[], figures: readonly number[]): number {
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  const figureSum = figures.reduce((a, b) => a + b, 0);
+  return Math.max(...weights.map((weight, index) => Math.abs(weight / weightSum / (figures[index] / figureSum) - 1)));
+}
+
+/** How close weights must keep each node's share to its share of the figures. */
+export const WEIGHT_TOLERANCE = 0.05;
+
+/**
+ * The smallest whole weights (1 to 255) proportional to positive `figures`:
+ * the first largest weight, counting up from 1, at which every node's share
+ * of the weights is within 5 % of its share of the figures; where none is,
+ * the closest. Small weights keep runs short: a node waits for its turn no
+ * longer than the other weights' sum.
+ */
+export function smallestWeights(figures: readonly number[]): number[] {
+  const top = Math.max(...figures);
+  let best = { weights: figures.map(() => 1), error: Infinity };
+  for (let largest = 1; largest <= MAX_WEIGHT; largest++) {
+    const weights = figures.map((figure) => Math.max(1, Math.round((largest * figure) / top)));
+    const error = shareError(weights, figures);
+    if (error <= WEIGHT_TOLERANCE) return weights;
+    if (error < best.error) best = { weights, error };
+  }
+  return best.weights;
+}
+
+/** Weights derived from the machine's figures, and what they were derived from. */
+export interface BandwidthWeights {
+  /** `{ [node]: weight }`, as allocWeightedInterleaved(), bindBuffer() and setInterleaveWeights() take them. */
+  weights: NodeWeights;
+  /** 'hmat': proportional to the firmware's read bandwidth from `near`; 'distance': to the inverse of its SLIT distance. */
+  basis: 'hmat' | 'distance';
+  /** The figure of each node: read bandwidth in MB/s ('hmat') or distance, 10 = local ('distance'). */
+  figures: NodeWeights;
+}
+
+export interface BandwidthWeightsOptions {
+  /** Whose memory: the node of a CPU, a node, or the node of a PCI device, as bestNode() takes it. */
+  near: { cpu: number } | { node: number } | { device: string };
+  /** The nodes to weigh (default: the nodes with memory this process may use whose HMAT figures cover `near`, else all of them). */
+  nodes?: number[];
+}
+
+/** The firmware's read bandwidth of `target` from node `from` (HMAT access0), where it gives one. */
+function bandwidthFrom(target: NumaNode, from: number): number | null {
+  return target.access?.initiators.includes(from) ? target.access.readBandwidthMBps : null;
+}
+
+/** The candidates of weightsFromBandwidth: the nodes asked for, else those with memory in the cpuset. */
+function candidateNodes(fn: string, nodes: NumaNode[], asked: number[] | undefined): NumaNode[] {
+  if (asked !== undefined) {
+    requireMemoryNodes(fn, asked);
+    return nodes.filter((node) => asked.includes(node.id));
+  }
+  const allowed = allowedMemoryNodes(fn);
+  return nodes.filter((node) => node.hasMemory && allowed.includes(node.id));
+}
+
+/**
+ * Interleave weights for memory used from `near` (a CPU, a node or a PCI
+ * device): proportional to each node's read bandwidth from it where the
+ * firmware's HMAT gives it, else to the inverse of the firmware's distance (a
+ * node twice as far gets half the pages), reduced to the smallest whole
+ * numbers that keep every node's share within 5 % (1 to 255). The kernel
+ * gives a node's HMAT figures for its nearest initiators only, so by default
+ * the nodes weighed are those whose figures cover `near`; nodes asked for
+ * that are not all covered are weighed by distance.
+ *
+ * @param options - `near` ({ cpu }, { node } or { device }) and `nodes`.
+ * @throws TypeError/RangeError for invalid options; NumaError ENODEV for a CPU, node or device this machine does not have, a device without a node, or a node asked for that is not online or has no memory; NumaError EACCES for a node outside this process's cpuset.
+ *
+ * @example
+ * const { weights, basis } = weightsFromBandwidth({ near: { cpu: 0 } }); // { 0: 5, 2: 1 }, 'hmat' for DRAM at 20 GB/s and CXL at 4 GB/s
+ */
+export function weightsFromBandwidth(options: BandwidthWeightsOptions): BandwidthWeights {
+  const fn = 'weightsFromBandwidth';
+  const { near, nodes } = optionsArgument(options, fn, ['near', 'nodes']);
+  const checkedNear: Near = nearArgument(near, fn);
+  const asked = nodes === undefined ? undefined : nodeListArgument(nodes, fn, 'options.nodes');
+  const all = numaNodes(fn);
+  const from = nearNode(fn, checkedNear, all);
+  if (from === null) throw withoutNode(fn, checkedNear);
+  const candidates = candidateNodes(fn, all, asked);
+  const covered = candidates.filter((node) => bandwidthFrom(node, from.id) !== null);
+  const hmat = covered.length > 0 && (asked === undefined || covered.length === candidates.length);
+  const chosen = hmat ? covered : candidates;
+  const figures = chosen.map((node) => (hmat ? bandwidthFrom(node, from.id)! : from.distances[node.id]));
+  const weights = smallestWeights(hmat ? figures : figures.map((distance) => 1 / distance));
+  const byNode = (values: number[]) => Object.fromEntries(chosen.map((node, index) => [node.id, values[index]])) as NodeWeights;
+  return { weights: byNode(weights), basis: hmat ? 'hmat' : 'distance', figures: byNode(figures) };
 }

@@ -1,7 +1,7 @@
 // Weighted interleave: the kernel's weights (set and read back through sysfs,
 // restored after each test), weights of a buffer's own by both methods (pages
 // counted per node, read back from the kernel; the system's weights unchanged),
-// and every error path.
+// weights derived from the HMAT figures QEMU was given, and every error path.
 // The kernel's weights exist from Linux 6.9: the guests on 6.12 test them, the
 // guests on 6.1 their absence; the host's kernel decides nothing here (its own
 // sysfs is only ever replaced by a made-up one, in a mount namespace).
@@ -19,9 +19,11 @@ import {
   interleaveWeights,
   setInterleaveWeights,
   topology,
+  weightsFromBandwidth,
 } from '../lib/index';
-import { apportion, MAX_RUNS, weightedRuns, type WeightedRun } from '../lib/weights';
+import { apportion, MAX_RUNS, smallestWeights, WEIGHT_TOLERANCE, weightedRuns, type WeightedRun } from '../lib/weights';
 import { absentNode, checkedOnHost, childEnv, memoryNodeIds, multiNodeOrSkip, oneNodeMachine, runAsNobody } from './helpers';
+import topologies from './vm/topologies.json';
 
 const ROOT = '/sys/kernel/mm/mempolicy/weighted_interleave';
 const MiB = 2 ** 20;
@@ -193,6 +195,8 @@ t.test('a node that is not online: ENODEV before any system call', async (t) => 
   const message = new RegExp(`node ${absent} is not online \\(ENODEV\\)`);
   t.throws(() => allocWeightedInterleaved(MiB, { [absent]: 1 }), { name: 'NumaError', code: 'ENODEV', syscall: undefined, message });
   t.throws(() => bindBuffer(memory, { mode: 'weighted-interleave', nodes: [absent], weights: { [absent]: 2 } }), { name: 'NumaError', code: 'ENODEV', message });
+  t.throws(() => weightsFromBandwidth({ near: { node: 0 }, nodes: [absent] }), { name: 'NumaError', code: 'ENODEV', message });
+  t.throws(() => weightsFromBandwidth({ near: { node: absent } }), { name: 'NumaError', code: 'ENODEV', message });
 });
 
 /** Pages per node of a span tiled by runs. */
@@ -284,4 +288,56 @@ t.test('64 MiB with weights 3:1: 75/25 by both methods, the system weights uncha
   t.same([kernel.method, kernel.runs], ['kernel', 1], "weights equal to the kernel's: MPOL_WEIGHTED_INTERLEAVE");
   threeToOne(t, kernel.buffer.fill(1), a, b, 'the kernel method');
   t.same(sysfsWeights(), { ...before, [a]: 3, [b]: 1 }, 'the system weights as set, not changed by the call');
+});
+
+t.test('smallestWeights: the smallest whole numbers within 5 % of each share', async (t) => {
+  t.same(smallestWeights([20000, 10000, 4000]), [10, 5, 2]);
+  t.same(smallestWeights([20000, 4000]), [5, 1]);
+  t.same(smallestWeights([1 / 10, 1 / 21]), [2, 1], 'inverse distances 10 and 21');
+  t.same(smallestWeights([7, 7, 7]), [1, 1, 1]);
+  t.same(smallestWeights([1e6, 1]), [255, 1], 'out of reach within 255: the closest');
+  const figures = [1 / 10, 1 / 21, 1 / 28];
+  const weights = smallestWeights(figures);
+  const share = (values: number[], index: number) => values[index] / values.reduce((a, b) => a + b, 0);
+  t.ok(weights.every((_, index) => Math.abs(share(weights, index) / share(figures, index) - 1) <= WEIGHT_TOLERANCE), `${weights} within 5 %`);
+});
+
+t.test('weightsFromBandwidth checks its options as bestNode does', async (t) => {
+  const cases: [unknown, string, RegExp][] = [
+    [undefined, 'TypeError', /^weightsFromBandwidth: expected \{ cpu \}, \{ node \} or \{ device \} for `options.near`/],
+    [{ near: { cpu: 0, node: 0 } }, 'RangeError', /exactly one of/],
+    [{ near: { node: 0 }, nodes: [] }, 'RangeError', /from 1 to 1024 node ids for `options.nodes`/],
+    [{ near: { node: 0 }, node: [0] }, 'TypeError', /unknown option `options.node` \(did you mean `nodes`\?\)/],
+  ];
+  for (const [options, name, message] of cases) t.throws(() => weightsFromBandwidth(options as { near: { node: number } }), { name, message }, JSON.stringify(options) ?? 'undefined');
+  t.throws(() => weightsFromBandwidth({ near: { device: 'ffff:ff:ff.7' } }), { name: 'NumaError', code: 'ENODEV', message: /no PCI device ffff:ff:ff.7/ });
+});
+
+t.test('weightsFromBandwidth: the HMAT read bandwidths QEMU was given, else inverse distances', async (t) => {
+  const topologyName = process.env.NUMAPLACE_VM_TOPOLOGY;
+  if (topologyName !== '3node-hmat' && topologyName !== '2node') {
+    t.plan(0, 'runs in the 2node and 3node-hmat QEMU guests');
+    return;
+  }
+  const machine = topology();
+  const spec = topologies[topologyName];
+  const guestOf = spec.nodes.map((wanted) => machine.nodes.find((node) => node.cpus.join() === wanted.cpus.join())!.id);
+  const inverse = (row: number[]) => smallestWeights(row.map((distance) => 1 / distance));
+  const record = (ids: number[], values: number[]) => Object.fromEntries(ids.map((id, index) => [id, values[index]]));
+  const everyNode = weightsFromBandwidth({ near: { node: guestOf[0] }, nodes: guestOf });
+  if (topologyName === '2node') {
+    t.same(everyNode, { weights: record(guestOf, [2, 1]), basis: 'distance', figures: record(guestOf, spec.distances[0]) }, 'no HMAT: 1/10 : 1/21 is 2:1');
+    t.same(weightsFromBandwidth({ near: { node: guestOf[0] } }), everyNode, 'by default every memory node');
+    return;
+  }
+  const { bandwidthMBps } = topologies['3node-hmat'].hmat;
+  const [zero, , slow] = guestOf;
+  const fromCpu = weightsFromBandwidth({ near: { cpu: spec.nodes[0].cpus[0] } });
+  t.same(fromCpu.figures, { [zero]: bandwidthMBps[0][0], [slow]: bandwidthMBps[0][2] }, 'the read bandwidths QEMU gave from CPU node 0, for the nodes HMAT covers from it');
+  t.same(fromCpu.basis, 'hmat');
+  t.equal(fromCpu.weights[zero] / fromCpu.weights[slow], bandwidthMBps[0][0] / bandwidthMBps[0][2], `weights ${JSON.stringify(fromCpu.weights)}: the bandwidths' ratio`);
+  t.same(fromCpu.weights, { [zero]: 5, [slow]: 1 });
+  const byDistance = { weights: record(guestOf, inverse(spec.distances[0])), basis: 'distance', figures: record(guestOf, spec.distances[0]) };
+  t.same(everyNode, byDistance, 'node 1 has no figure from node 0: distances for all');
+  t.same(everyNode.weights, record(guestOf, [8, 4, 3]));
 });
