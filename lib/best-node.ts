@@ -1,7 +1,7 @@
 // Where to put memory for a CPU, a node or a device: the firmware's HMAT
 // figures where it gives them, its distances otherwise.
 import { byteCountOption, choiceOption, type Near, nearArgument, nodeArgument, optionsArgument } from './checks';
-import { conditionError } from './errors';
+import { conditionError, type NumaError } from './errors';
 import { nodeOfOnlineCpu, onlineNode, pciDevice } from './preconditions';
 import { allowedMemoryNodes, type NumaNode, numaNodes, rankMemoryNodes, type RankBy } from './topology';
 
@@ -17,7 +17,7 @@ export interface BestNodeOptions {
 const RANKINGS: readonly RankBy[] = ['latency', 'bandwidth', 'distance'];
 
 /** The node `near` names: an online node, the node of an online CPU, or of a PCI device (null where the firmware gives it none). */
-function nearNode(fn: string, near: Near, nodes: NumaNode[]): NumaNode | null {
+export function nearNode(fn: string, near: Near, nodes: NumaNode[]): NumaNode | null {
   if ('cpu' in near) return nodeOfOnlineCpu(fn, near.cpu, nodes);
   if ('node' in near) return onlineNode(fn, near.node, nodes);
   const { node } = pciDevice(fn, near.device);
@@ -60,10 +60,15 @@ export function bestNodeFor(fn: string, near: Near, ranking: RankBy = 'latency',
   }
   if (from === null) {
     if (candidates.length === 1) return candidates[0].id;
-    const address = (near as { device: string }).device;
-    throw conditionError(fn, 'ENODEV', `the firmware gives device ${address} no NUMA node`, 'no node is nearer to it than another; pick one with { near: { node } }');
+    throw withoutNode(fn, near);
   }
   return rankMemoryNodes(candidates, from, ranking)[0].id;
+}
+
+/** ENODEV for a `near` device the firmware gives no node: no node is nearer to it than another. */
+export function withoutNode(fn: string, near: Near): NumaError {
+  const address = (near as { device: string }).device;
+  return conditionError(fn, 'ENODEV', `the firmware gives device ${address} no NUMA node`, 'no node is nearer to it than another; pick one with { near: { node } }');
 }
 
 /**

@@ -367,3 +367,58 @@ export function policyArgument<Mode extends string>(
     relativeNodes: booleanOption(relativeNodes, fn, 'relativeNodes'),
   };
 }
+
+/** The largest weight of a weighted interleave: the kernel keeps each in a byte, 0 meaning unset. */
+export const MAX_WEIGHT = 255;
+
+/** One weight: a whole number from 1 to 255. */
+function weightArgument(value: unknown, fn: string, arg: string): number {
+  const expected = `a whole number from 1 to ${MAX_WEIGHT}`;
+  if (typeof value !== 'number') throw invalidType(fn, arg, expected, value);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_WEIGHT) throw invalidRange(fn, arg, expected, value);
+  return value;
+}
+
+/**
+ * Interleave weights by node id, `{ 0: 3, 1: 1 }`: a plain object of at least
+ * one node id, each with a weight from 1 to 255. Anything else with keys (an
+ * array, a Buffer, a Map) is refused rather than read as weights by index.
+ * Returns [node, weight] pairs by node id.
+ */
+export function weightsArgument(value: unknown, fn: string, arg = 'weights'): [number, number][] {
+  const expected = 'an object of weights by node id such as { 0: 3, 1: 1 }';
+  const prototype = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) throw invalidType(fn, arg, expected, value);
+  const given = value as Record<string, unknown>;
+  const keys = Object.keys(given);
+  if (keys.length === 0 || keys.length > MAX_NODES) throw invalidRange(fn, arg, `${expected}, of 1 to ${MAX_NODES} nodes`, `an object of ${keys.length}`);
+  return keys.map((key): [number, number] => {
+    if (!/^(0|[1-9]\d{0,3})$/.test(key) || Number(key) >= MAX_NODES) throw invalidRange(fn, `${arg}`, `node ids from 0 to ${MAX_NODES - 1} as its keys`, key);
+    return [Number(key), weightArgument(given[key], fn, `${arg}[${key}]`)];
+  });
+}
+
+/** setInterleaveWeights' argument: weights by node id, or 'auto'. */
+export function weightsOrAutoArgument(value: unknown, fn: string): [number, number][] | 'auto' {
+  return value === 'auto' ? value : weightsArgument(value, fn);
+}
+
+/**
+ * bindBuffer's `weights`, beside the policy they go with: mode
+ * 'weighted-interleave', one weight for each of its nodes and no other, node
+ * ids as given (not relative, not static: a weight belongs to a node).
+ */
+export function policyWeightsArgument(value: unknown, policy: PolicyFields<string>, fn: string, arg: string): [number, number][] | undefined {
+  if (value === undefined) return undefined;
+  if (policy.mode !== 'weighted-interleave') throw invalidRange(fn, `${arg}.weights`, "no weights: they are for mode 'weighted-interleave'", value);
+  if (policy.staticNodes || policy.relativeNodes) {
+    throw new RangeError(`${fn}: \`${arg}.weights\` are per node id and cannot follow a cpuset change: leave out staticNodes and relativeNodes`);
+  }
+  const weights = weightsArgument(value, fn, `${arg}.weights`);
+  const nodes = [...new Set(policy.nodes)].sort((a, b) => a - b);
+  if (weights.length !== nodes.length || weights.some(([node], index) => node !== nodes[index])) {
+    const keys = weights.map(([node]) => node).join(', ');
+    throw new RangeError(`${fn}: \`${arg}.weights\` must give a weight to each of \`${arg}.nodes\` (${nodes.join(', ')}) and no other node, but names ${keys}`);
+  }
+  return weights;
+}

@@ -52,10 +52,22 @@ export {
   type Policy,
   type PolicySpec,
   type ThreadPolicySpec,
+  type WeightedLayout,
 } from './policy';
 export { formatPlacementMap, placementMap, type PlacementMapFormat, type PlacementMapOptions } from './placement-map';
 export { capabilities, type Capabilities, type Support } from './capabilities';
-export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
+export { allocInterleaved, allocLocal, allocOnNode, allocWeightedInterleaved, type AllocOptions, type WeightedAllocation } from './alloc';
+export {
+  interleaveCheck,
+  interleaveWeights,
+  setInterleaveWeights,
+  weightsFromBandwidth,
+  type BandwidthWeights,
+  type BandwidthWeightsOptions,
+  type InterleaveCheck,
+  type InterleaveWeights,
+  type NodeWeights,
+} from './weights';
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
 export {
   migrateProcess,

@@ -9,6 +9,7 @@ import {
   nonEmptyView,
   optionsArgument,
   policyArgument,
+  policyWeightsArgument,
   wholePagesArgument,
 } from './checks';
 import {
@@ -26,6 +27,7 @@ import {
 import { callNative, conditionError, type NumaError, translate } from './errors';
 import { PAGE_NOT_PRESENT, pageNodes } from './pages';
 import { requireHomeNode, requireMemoryNodes, requireMode, requireMoveAll, requirePolicyNodes } from './preconditions';
+import { kernelHasWeights, type NodeWeights, weightedRuns } from './weights';
 
 export type { PolicyMode } from './mempolicy';
 
@@ -81,7 +83,7 @@ function pageRange(view: Uint8Array, fn: string, expandToPages: boolean): PageRa
 }
 
 const SPEC_KEYS = ['mode', 'nodes', 'staticNodes', 'relativeNodes'] as const;
-const BIND_KEYS = [...SPEC_KEYS, 'move', 'moveAll', 'strict', 'expandToPages'] as const;
+const BIND_KEYS = [...SPEC_KEYS, 'weights', 'move', 'moveAll', 'strict', 'expandToPages'] as const;
 
 /** A policy spec checked for shape and for this kernel's modes, in the kernel's numbers. */
 export function policyOf(fn: string, spec: unknown, arg: string, keys: readonly string[] = SPEC_KEYS) {
@@ -91,6 +93,11 @@ export function policyOf(fn: string, spec: unknown, arg: string, keys: readonly 
 }
 
 export interface BindOptions extends PolicySpec {
+  /**
+   * With mode 'weighted-interleave': a weight from 1 to 255 for each of `nodes`, `{ [node]: weight }`,
+   * for these pages only (the kernel's weights stay as they are). Without it the kernel's weights apply.
+   */
+  weights?: NodeWeights;
   /** Migrate pages already allocated to fit the policy (MPOL_MF_MOVE). */
   move?: boolean;
   /** Also pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
@@ -106,27 +113,101 @@ export interface BindOptions extends PolicySpec {
 }
 
 export interface BindReport extends PageRange {
-  /** The policy read back from the kernel after the call. */
+  /** The policy read back from the kernel after the call (of the first page: with weights laid out in user space, its run's). */
   policy: Policy;
+  /** With `weights`: how they were applied. */
+  weighted?: WeightedLayout;
+}
+
+/** How weights of a buffer's own were applied to its pages. */
+export interface WeightedLayout {
+  /**
+   * 'kernel': one MPOL_WEIGHTED_INTERLEAVE policy, as the weights are the kernel's own (they apply as
+   * each page is first touched); 'user-space': runs of pages, each with a policy preferring one node.
+   */
+  method: 'kernel' | 'user-space';
+  /** The weights applied, `{ [node]: weight }`. */
+  weights: NodeWeights;
+  /** The policy ranges set, each an mbind call and a memory mapping of its own: 1 for 'kernel'. */
+  runs: number;
+}
+
+/**
+ * mbind on the view's whole pages. With MPOL_MF_STRICT the kernel's EIO can be
+ * for a page that was busy at that moment (NUMA balancing migrating it): the
+ * read-back decides, and only pages still off the policy's nodes fail it.
+ */
+function bindPages(fn: string, view: Uint8Array, policy: NativePolicy, moveFlags: number, asked: string): void {
+  try {
+    native.bindRange(view, policy, moveFlags);
+  } catch (error) {
+    const strict = (moveFlags & MPOL_MF_STRICT) !== 0 && (error as Partial<NumaError>).errno === -constants.errno.EIO;
+    const outside = strict ? pagesOutside(view, policy.nodes) : undefined;
+    if (outside === 0) return;
+    const failure = translate(error, fn, outside === undefined ? asked : `${asked} (${outside} pages stayed off them)`);
+    throw outside === undefined ? failure : Object.assign(failure as NumaError, { pagesNotMoved: outside });
+  }
+}
+
+/**
+ * Gives a view's pages weights of their own: the kernel's weighted interleave
+ * where they are the kernel's weights, else runs of pages in weighted round
+ * robin (weightedRuns()), each preferring its node: as with the kernel's
+ * interleave, a full node's pages go elsewhere rather than fail. `unitPages`:
+ * the pages of a run's unit, a huge page where the memory can have them.
+ */
+export function bindWeighted(fn: string, view: Uint8Array, weights: [number, number][], unitPages: number, moveFlags: number): WeightedLayout {
+  const applied = Object.fromEntries(weights) as NodeWeights;
+  const nodes = weights.map(([node]) => node);
+  if (kernelHasWeights(fn, weights)) {
+    const policy = { mode: POLICY_MODES['weighted-interleave'], flags: 0, nodes };
+    bindPages(fn, view, policy, moveFlags, `for the kernel's weights of nodes [${nodes.join(', ')}]`);
+    return { method: 'kernel', weights: applied, runs: 1 };
+  }
+  const page = native.pageSize;
+  const span = callNative(fn, `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
+  const before = Number(span.address - span.start);
+  const runs = weightedRuns(span.pages, weights, unitPages);
+  for (const { node, first, pages } of runs) {
+    const part = view.subarray(Math.max(0, first * page - before), (first + pages) * page - before);
+    bindPages(fn, part, { mode: POLICY_MODES.preferred, flags: 0, nodes: [node] }, moveFlags, `for pages ${first} to ${first + pages - 1} of the view, node ${node}`);
+  }
+  return { method: 'user-space', weights: applied, runs: runs.length };
+}
+
+/** A run's unit for a view: whole huge pages where its span starts on a huge-page boundary, else pages. */
+function unitPagesOf(start: bigint): number {
+  const huge = native.hugePageSize;
+  return huge > 0 && start % BigInt(huge) === 0n ? huge / native.pageSize : 1;
 }
 
 /**
  * Sets the memory policy of the pages a view covers (mbind). The kernel
  * splits its mappings at the range's edges; pages allocated later follow the
- * policy, existing ones move only with `move`.
+ * policy, existing ones move only with `move`. Mode 'weighted-interleave' with
+ * `weights` gives these pages weights of their own on any kernel, the
+ * system's unchanged: the kernel's weighted interleave where they are its
+ * weights, else runs of pages in weighted round robin (`weighted` in the
+ * report says which), whole huge pages where the view starts on a huge-page
+ * boundary.
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
- * @param options - The policy (`mode`, `nodes`, `staticNodes`, `relativeNodes`) and move, moveAll, strict, expandToPages.
- * @throws TypeError/RangeError for an invalid policy or option, or a view not on page boundaries without `expandToPages`; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; NumaError EIO (with `pagesNotMoved`) when `strict` and pages stayed off the nodes; NumaError ENOMEM when the process has too many mappings.
+ * @param options - The policy (`mode`, `nodes`, `staticNodes`, `relativeNodes`, `weights`) and move, moveAll, strict, expandToPages.
+ * @throws TypeError/RangeError for an invalid policy, weights or option, or a view not on page boundaries without `expandToPages`; NumaError ENODEV for a node that is not online or has no memory; NumaError ENOTSUP for a mode this kernel does not have ('weighted-interleave' without weights before Linux 6.9); NumaError EPERM for `moveAll` without CAP_SYS_NICE; NumaError EIO (with `pagesNotMoved`) when `strict` and pages stayed off the nodes; NumaError ENOMEM when the process has too many mappings.
  *
  * @example
  * bindBuffer(memory, { mode: 'bind', nodes: [1], move: true }); // the policy, and its pages move to node 1
+ * bindBuffer(memory, { mode: 'weighted-interleave', nodes: [0, 1], weights: { 0: 3, 1: 1 }, move: true }); // 3 pages on node 0 for 1 on node 1
  */
 export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const fn = 'bindBuffer';
   const bytes = byteView(view, fn);
-  const { fields, policy } = policyOf(fn, options, 'options', BIND_KEYS);
+  const fields = policyArgument(options, fn, 'options', MODE_NAMES, BIND_KEYS);
   const spec = options as BindOptions;
+  const weights = policyWeightsArgument(spec.weights, fields, fn, 'options');
+  // Weights of the buffer's own need no kernel mode: where the kernel lacks it they are laid out in user space.
+  if (weights === undefined) requireMode(fn, fields.mode);
+  const policy = nativePolicy(fields);
   const moveAll = booleanOption(spec.moveAll, fn, 'moveAll');
   const move = booleanOption(spec.move, fn, 'move') || moveAll;
   const strict = booleanOption(spec.strict, fn, 'strict');
@@ -135,17 +216,11 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   if (moveAll) requireMoveAll(fn);
   requirePolicyNodes(fn, fields);
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
-  const asked = `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`;
-  try {
-    native.bindRange(bytes, policy, moveFlags);
-  } catch (error) {
-    // Strict: the kernel's EIO can be for a page that was busy at that moment (NUMA balancing
-    // migrating it). The read-back decides: only pages still off the policy's nodes fail it.
-    const outside = strict && (error as Partial<NumaError>).errno === -constants.errno.EIO ? pagesOutside(bytes, policy.nodes) : undefined;
-    if (outside === 0) return { ...range, policy: bufferPolicy(bytes) };
-    const failure = translate(error, fn, outside === undefined ? asked : `${asked} (${outside} pages stayed off them)`);
-    throw outside === undefined ? failure : Object.assign(failure as NumaError, { pagesNotMoved: outside });
+  if (weights !== undefined) {
+    const weighted = bindWeighted(fn, bytes, weights, unitPagesOf(range.byteSpan.start), moveFlags);
+    return { ...range, policy: bufferPolicy(bytes), weighted };
   }
+  bindPages(fn, bytes, policy, moveFlags, `for ${range.pages} pages, mode '${spec.mode}', nodes [${policy.nodes.join(', ')}]`);
   return { ...range, policy: bufferPolicy(bytes) };
 }
 

@@ -5,12 +5,23 @@
 // conditions here before its first system call, and every failure is a
 // NumaError from conditionError() with the code the README's table gives the
 // condition: the same condition, the same code, from every function and the CLI.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { native } from './binding';
 import { capabilities } from './capabilities';
 import { callNative, conditionError } from './errors';
 import type { PolicyMode } from './mempolicy';
-import { allowedMemoryNodes, memoryNodes, type NumaNode, numaNodes, onlineNodes, type PciDevice, pciDevices } from './topology';
+import {
+  allowedMemoryNodes,
+  memoryNodes,
+  type NumaNode,
+  numaNodes,
+  onlineNodes,
+  type PciDevice,
+  pciDevices,
+  weightFiles,
+  type WeightFiles,
+} from './topology';
 
 function list(ids: readonly number[]): string {
   return ids.length > 0 ? ids.join(', ') : 'none';
@@ -136,4 +147,49 @@ export function requireLiveProcess(fn: string, pid: number): void {
   // "pid (comm) S ...": the state follows the last ')' (comm may hold any character).
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   if (state === 'Z' || state === 'X') throw conditionError(fn, 'ESRCH', `process ${pid} has exited (no such process: a zombie its parent has not collected yet)`);
+}
+
+/** The kernel's weighted-interleave files: ENOTSUP naming the kernel where it has none (before Linux 6.9). */
+export function requireWeightFiles(fn: string): WeightFiles {
+  const files = weightFiles();
+  if (files === null) {
+    throw conditionError(
+      fn,
+      'ENOTSUP',
+      `the kernel (${release()}) has no weighted interleave: it needs Linux 6.9+`,
+      'weights of your own per buffer work on every kernel: allocWeightedInterleaved() or bindBuffer() with weights',
+    );
+  }
+  return files;
+}
+
+/**
+ * The kernel's auto mode, which derives the weights from the firmware's
+ * bandwidth figures: ENOTSUP before Linux 6.16, ENODEV (the kernel's own
+ * answer, said before it) where the firmware gives no bandwidth (ACPI HMAT).
+ */
+export function requireAutoWeights(fn: string, files: WeightFiles): string {
+  if (files.auto === null) throw conditionError(fn, 'ENOTSUP', `'auto' weights need Linux 6.16+ (this is ${release()})`);
+  if (!numaNodes(fn).some((node) => node.access?.readBandwidthMBps)) {
+    throw conditionError(fn, 'ENODEV', "the firmware gives no memory bandwidth (ACPI HMAT) to derive 'auto' weights from", 'give weights of your own');
+  }
+  return files.auto;
+}
+
+/**
+ * A system file this process may write: EACCES for a user other than root,
+ * EROFS where sysfs is mounted read-only (as in most containers).
+ */
+export function requireWritable(fn: string, file: string): void {
+  try {
+    accessSync(file, fsConstants.W_OK);
+  } catch (error) {
+    const readOnly = (error as NodeJS.ErrnoException).code === 'EROFS';
+    throw conditionError(
+      fn,
+      readOnly ? 'EROFS' : 'EACCES',
+      readOnly ? `${file} is on a read-only sysfs (a container's, usually)` : `this process (uid ${process.getuid?.()}) may not write ${file}`,
+      "the system's interleave weights are root's to set; weights of your own per buffer need no privilege: allocWeightedInterleaved() or bindBuffer() with weights",
+    );
+  }
 }

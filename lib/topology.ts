@@ -328,3 +328,30 @@ export function rankMemoryNodes(candidates: NumaNode[], from: NumaNode, by: Rank
     })
     .map(({ node }) => node);
 }
+
+const WEIGHTS_ROOT = '/sys/kernel/mm/mempolicy/weighted_interleave';
+
+/** The kernel's weighted-interleave files: one weight file per node, and the switch of its auto mode. */
+export interface WeightFiles {
+  /** The weight file of each node that has one, by node id. */
+  nodes: Map<number, string>;
+  /** The auto-mode file (Linux 6.16+), or null. */
+  auto: string | null;
+}
+
+/**
+ * The kernel's weighted-interleave files, or null where it has none (before
+ * Linux 6.9). Linux 6.9 to 6.15 give every possible node a file, 6.16+ every
+ * node with memory. 6.18 builds name the auto switch `__auto_type`: the kernel
+ * then defined `auto` as a C23 keyword macro, which renamed the attribute.
+ */
+export function weightFiles(): WeightFiles | null {
+  const entries = directoryEntries(WEIGHTS_ROOT);
+  if (entries === null) return null;
+  const nodes = entries
+    .filter((name) => /^node\d+$/.test(name))
+    .map((name): [number, string] => [Number(name.slice(4)), `${WEIGHTS_ROOT}/${name}`])
+    .sort(([a], [b]) => a - b);
+  const auto = ['auto', '__auto_type'].find((name) => entries.includes(name));
+  return { nodes: new Map(nodes), auto: auto === undefined ? null : `${WEIGHTS_ROOT}/${auto}` };
+}

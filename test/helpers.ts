@@ -205,3 +205,19 @@ export function numaplace(args: string[], options: { asNobody?: boolean } = {}) 
   const result = spawnSync(command, commandArgs, { ...spawnOptions, encoding: 'utf8', timeout: 120_000 });
   return { stdout: result.stdout, stderr: result.stderr, code: result.status };
 }
+
+/** The files of /sys/devices/system/node on a plausible one-node machine, with `changes` applied (null removes a file). */
+export function oneNodeMachine(changes: Record<string, string | null>): Record<string, string> {
+  const files: Record<string, string | null> = {
+    online: '0\n',
+    possible: '0\n',
+    has_cpu: '0\n',
+    has_memory: '0\n',
+    'node0/cpulist': '0\n',
+    'node0/distance': '10\n',
+    'node0/meminfo': 'Node 0 MemTotal:       1048576 kB\nNode 0 MemFree:         524288 kB\n',
+    'node0/numastat': 'numa_hit 10\nnuma_miss 0\n',
+    ...changes,
+  };
+  return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string] => entry[1] !== null));
+}

@@ -10,26 +10,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { checkedOnHost, childEnv } from './helpers';
+import { checkedOnHost, childEnv, oneNodeMachine as machine } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-
-/** The files of a plausible one-node machine, with `changes` applied (null removes a file). */
-function machine(changes: Record<string, string | null>): Record<string, string> {
-  const files: Record<string, string | null> = {
-    online: '0\n',
-    possible: '0\n',
-    has_cpu: '0\n',
-    has_memory: '0\n',
-    'node0/cpulist': '0\n',
-    'node0/distance': '10\n',
-    'node0/meminfo': 'Node 0 MemTotal:       1048576 kB\nNode 0 MemFree:         524288 kB\n',
-    'node0/numastat': 'numa_hit 10\nnuma_miss 0\n',
-    ...changes,
-  };
-  return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string] => entry[1] !== null));
-}
 
 /** Runs `script` (node -e, numaplace loaded as `n`) where /sys/devices/system/node holds `files`; its output parsed. */
 function inMachine(t: Test, files: Record<string, string>, script: string, args: string[] = []) {
