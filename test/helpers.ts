@@ -203,5 +203,5 @@ export function numaplace(args: string[], options: { asNobody?: boolean } = {}) 
     ? nodeAsNobody([packageJson.bin.numaplace, ...args])
     : [process.execPath, [CLI, ...args], { env: childEnv() }];
   const result = spawnSync(command, commandArgs, { ...spawnOptions, encoding: 'utf8', timeout: 120_000 });
-  return { stdout: result.stdout, stderr: result.stderr, code: result.status };
+  return { stdout: result.stdout, stderr: result.stderr, code: result.status, signal: result.signal };
 }
