@@ -156,6 +156,9 @@ t.test('numaplace run --per-node: a copy per node with CPUs and memory, the firs
     t.match(each.stdout, new RegExp(`^${node.id} ${formatIdList(node.cpus)} bind:${node.id} $`, 'm'), `node ${node.id}: its copy, on its CPUs, bound to it`);
   }
   t.equal(numaplace(['run', '--per-node', '--', 'true']).code, 0, 'all succeed: 0');
+  const missing = numaplace(['run', '--per-node', '--', 'no-such-command-anywhere']);
+  t.equal(missing.code, 127, 'a command not found: 127, as from each copy');
+  t.equal(missing.stderr, 'numaplace run: execvp failed running no-such-command-anywhere: ENOENT (no such file or directory)\n'.repeat(nodes.length));
 });
 
 t.test('numaplace run passes SIGTERM on and exits as its command did', async (t) => {
