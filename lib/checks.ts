@@ -315,6 +315,98 @@ export function pidText(text: unknown, fn: string): number {
   return integerText(text, fn, 'pid', 1, PID_MAX, 'a process id');
 }
 
+/** An id list typed on the command line (at least one id, up to `max`), or `all`: which ids those are, the caller knows. */
+export function idListOrAllText(text: unknown, fn: string, arg: string, max: number): number[] | 'all' {
+  if (text === 'all') return 'all';
+  const ids = idListText(text, fn, arg, max);
+  if (ids.length === 0) throw invalidRange(fn, arg, `at least one id from 0 to ${max}, or all`, text);
+  return ids;
+}
+
+/**
+ * A word typed on the command line that must be one of `known` (an option or a
+ * command): a TypeError naming what it takes and the nearest, if any.
+ */
+export function knownWordText(typed: string, known: readonly string[], fn: string, what: string): string {
+  if (known.includes(typed)) return typed;
+  throw unknownWordError(typed, known, fn, what);
+}
+
+/** The error for a word that is none of `known`, with the nearest if any. */
+export function unknownWordError(typed: string, known: readonly string[], fn: string, what: string): TypeError {
+  // A single letter is near every other: no guess for a short option.
+  const nearest = typed.length > 2 ? nearestKey(typed, known) : undefined;
+  return new TypeError(`${fn}: unknown ${what} ${typed}${nearest ? ` (did you mean ${nearest}?)` : ''}; it takes ${known.join(', ') || 'none'}`);
+}
+
+/** The value typed for an option that takes one: a RangeError when the command line ends before it. */
+export function optionValueText(text: string | undefined, fn: string, option: string, value: string): string {
+  if (text === undefined) throw new RangeError(`${fn}: ${option} needs a value: ${option} <${value}>`);
+  return text;
+}
+
+/** An option that takes no value, typed as --option=value: a RangeError. */
+export function flagText(text: string | undefined, fn: string, option: string): true {
+  if (text !== undefined) throw new RangeError(`${fn}: ${option} takes no value (received ${JSON.stringify(text)})`);
+  return true;
+}
+
+/** Operands (the words that are not options): from `min` to `max` of them, as `usage` says. */
+export function operandsText(operands: readonly string[], fn: string, min: number, max: number, usage: string): string[] {
+  if (operands.length < min || operands.length > max) {
+    const received = operands.length === 0 ? 'none' : operands.map((operand) => JSON.stringify(operand)).join(' ');
+    throw new RangeError(`${fn}: expected ${usage} but received ${received}`);
+  }
+  return [...operands];
+}
+
+/** Of the options `given`, at most one of `options`. */
+export function exclusiveOptions(given: readonly string[], options: readonly string[], fn: string): void {
+  const among = options.filter((option) => given.includes(option));
+  if (among.length > 1) throw new RangeError(`${fn}: ${among.join(' and ')} do not go together: give one of ${options.join(', ')}`);
+}
+
+/** Of the options `given`, `option` only with one of `needs`. */
+export function dependentOption(given: readonly string[], option: string, needs: readonly string[], fn: string): void {
+  if (given.includes(option) && !needs.some((other) => given.includes(other))) throw new RangeError(`${fn}: ${option} goes with ${needs.join(' or ')}`);
+}
+
+/** Of the options `given`, at least one of `options`, which say `what`. */
+export function requiredOption(given: readonly string[], options: readonly string[], fn: string, what: string): void {
+  if (!options.some((option) => given.includes(option))) throw new RangeError(`${fn}: ${what}: give ${options.join(', ')}`);
+}
+
+/**
+ * migratepages' two forms: <pid> with --from and --to (`options`, read
+ * already), or <pid> <from-nodes> <to-nodes>, whose lists are read here.
+ */
+export function migrationText(
+  operands: readonly string[],
+  options: { from?: number[] | 'all'; to?: number[] | 'all' },
+  fn: string,
+): { pid: number; from: number[] | 'all'; to: number[] | 'all' } {
+  const usage = '<pid> --from <nodes> --to <nodes>, or <pid> <from-nodes> <to-nodes>';
+  const typed = operandsText(operands, fn, 1, 3, usage);
+  const pid = pidText(typed[0], fn);
+  if (typed.length === 3) {
+    if (options.from !== undefined || options.to !== undefined) throw new RangeError(`${fn}: give the nodes either as --from/--to or after the pid, not both`);
+    return { pid, from: idListOrAllText(typed[1], fn, '<from-nodes>', MAX_NODES - 1), to: idListOrAllText(typed[2], fn, '<to-nodes>', MAX_NODES - 1) };
+  }
+  if (typed.length !== 1 || options.from === undefined || options.to === undefined) throw new RangeError(`${fn}: expected ${usage}`);
+  return { pid, from: options.from, to: options.to };
+}
+
+/**
+ * migratepages' node lists, with numaplace's one shortcut: a single --to node
+ * takes the pages of every --from node (but itself). Pairs otherwise.
+ */
+export function nodePairsText(from: number[], to: number[], fn: string): { from: number[]; to: number[] } {
+  const sources = to.length === 1 && from.length > 1 ? from.filter((node) => node !== to[0]) : from;
+  const targets = to.length === 1 ? sources.map(() => to[0]) : to;
+  if (sources.length !== targets.length) throw new RangeError(`${fn}: --from and --to need the same number of nodes (or a single --to node)`);
+  return { from: sources, to: targets };
+}
+
 /** bestNode's `near`: exactly one of { cpu }, { node } or { device }, checked for shape. */
 export type Near = { cpu: number } | { node: number } | { device: string };
 

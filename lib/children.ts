@@ -84,20 +84,28 @@ function childOptions<T extends object>(fn: string, options: (T & NodePlacementO
 }
 
 /**
+ * Places the calling thread as `placement` says, its policy checked first: a
+ * child it forks, and a command it execs, start there.
+ */
+export function placeThread(fn: string, placement: ChildPlacement): void {
+  const checked = placement.policy && policyOf(fn, placement.policy, 'policy');
+  if (checked) requirePolicyNodes(fn, checked.fields);
+  if (placement.cpus) {
+    const cpus = placement.cpus;
+    callNative(fn, `to CPUs [${cpus.join(', ')}]`, () => native.setThreadAffinity(cpus));
+  }
+  const policy = checked?.policy;
+  if (policy) callNative(fn, `to nodes [${policy.nodes.join(', ')}]`, () => native.setThreadPolicy(policy));
+}
+
+/**
  * Runs `start` (which must fork) with the calling thread placed as `placement`
  * says, then gives the thread its own CPUs and policy back, whatever happened.
  */
 export function startPlaced<T>(fn: string, placement: ChildPlacement, start: () => T): T {
-  const checked = placement.policy && policyOf(fn, placement.policy, 'policy');
-  if (checked) requirePolicyNodes(fn, checked.fields);
-  const policy = checked?.policy;
   const own = callNative(fn, 'reading the calling thread', () => ({ cpus: native.threadAffinity(), policy: native.threadPolicy() }));
   try {
-    if (placement.cpus) {
-      const cpus = placement.cpus;
-      callNative(fn, `to CPUs [${cpus.join(', ')}] for the child`, () => native.setThreadAffinity(cpus));
-    }
-    if (policy) callNative(fn, `to nodes [${policy.nodes.join(', ')}] for the child`, () => native.setThreadPolicy(policy));
+    placeThread(fn, placement);
     return start();
   } finally {
     callNative(fn, 'giving the calling thread its own placement back', () => {

@@ -141,6 +141,11 @@ export function allowedMemoryNodes(fn = 'topology'): number[] {
   return processStatusList(fn, 'Mems_allowed_list', MAX_NODES);
 }
 
+/** The CPUs this process may run on (Cpus_allowed_list). */
+export function allowedCpus(fn = 'topology'): number[] {
+  return processStatusList(fn, 'Cpus_allowed_list', MAX_CPUS);
+}
+
 /** Online node ids; [0] where the kernel has no NUMA support compiled in (no node directory). */
 export function onlineNodes(fn = 'topology'): number[] {
   if (!existsSync(NODE_ROOT)) return [0];
@@ -291,7 +296,7 @@ export function topology(): Topology {
     online: onlineNodes(fn),
     possible: existsSync(NODE_ROOT) ? readIdList(fn, `${NODE_ROOT}/possible`, MAX_NODES) : [0],
     allowedMems: allowedMemoryNodes(fn),
-    allowedCpus: processStatusList(fn, 'Cpus_allowed_list', MAX_CPUS),
+    allowedCpus: allowedCpus(fn),
     memoryTiers: readMemoryTiers(fn),
     devices: pciDevices(fn),
   };

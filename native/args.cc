@@ -55,15 +55,19 @@ double Args::number(const Napi::Value& value, const char* name) const {
   return number;
 }
 
-uint32_t Args::integer_value(const Napi::Value& value, const char* name, uint32_t max) const {
+uint32_t Args::integer_value(const Napi::Value& value, const char* name, uint32_t max, uint32_t min) const {
   double number = this->number(value, name);
-  if (!(number >= 0 && number <= max) || number != std::floor(number))
-    range_error(name, ("an integer in [0, " + std::to_string(max) + "]").c_str());
+  if (!(number >= min && number <= max) || number != std::floor(number))
+    range_error(name, ("an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]").c_str());
   return uint32_t(number);
 }
 
 uint32_t Args::integer(size_t index, const char* name, uint32_t max) const {
   return integer_value(info_[index], name, max);
+}
+
+uint32_t Args::integer(size_t index, const char* name, uint32_t min, uint32_t max) const {
+  return integer_value(info_[index], name, max, min);
 }
 
 size_t Args::bytes(size_t index, const char* name) const {
@@ -148,6 +152,29 @@ int Args::move_flags(size_t index, const char* name) const {
   int flags = int(integer(index, name, MPOL_MF_MOVE_ALL));
   if (flags != MPOL_MF_MOVE && flags != MPOL_MF_MOVE_ALL) range_error(name, "MPOL_MF_MOVE or MPOL_MF_MOVE_ALL");
   return flags;
+}
+
+std::string Args::c_string(const Napi::Value& value, const char* name) const {
+  if (!value.IsString()) type_error(name, "a string");
+  std::string text = value.As<Napi::String>().Utf8Value();
+  if (text.find('\0') != std::string::npos) range_error(name, "a string without NUL characters (a C string ends at the first)");
+  return text;
+}
+
+std::string Args::string(size_t index, const char* name) const {
+  std::string text = c_string(info_[index], name);
+  if (text.empty()) range_error(name, "a non-empty string");
+  return text;
+}
+
+std::vector<std::string> Args::strings(size_t index, const char* name) const {
+  if (!info_[index].IsArray()) type_error(name, "an array of strings");
+  Napi::Array list = info_[index].As<Napi::Array>();
+  if (list.Length() == 0) range_error(name, "an array of at least one string (argv[0])");
+  std::vector<std::string> strings;
+  std::string entry_name = std::string(name) + "[]";
+  for (uint32_t i = 0; i < list.Length(); i++) strings.push_back(c_string(list[i], entry_name.c_str()));
+  return strings;
 }
 
 numa::PageSpan span_of_view(Bytes view) {

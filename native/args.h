@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "numa/alloc.h"
@@ -30,6 +31,8 @@ class Args {
   Bytes view(size_t index) const;
   // An integer in [0, max].
   uint32_t integer(size_t index, const char* name, uint32_t max) const;
+  // An integer in [min, max].
+  uint32_t integer(size_t index, const char* name, uint32_t min, uint32_t max) const;
   // A whole number of bytes, at least 1, below 2^47 (the user address space).
   size_t bytes(size_t index, const char* name) const;
   bool boolean(size_t index, const char* name) const;
@@ -49,11 +52,16 @@ class Args {
   // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL.
   int move_flags(size_t index, const char* name) const;
   bool is_number(size_t index) const { return info_[index].IsNumber(); }
+  // A non-empty string without NUL characters (a C string ends at the first).
+  std::string string(size_t index, const char* name) const;
+  // A non-empty array of strings without NUL characters (argv, argv[0] first).
+  std::vector<std::string> strings(size_t index, const char* name) const;
 
  private:
   [[noreturn]] void type_error(const char* name, const char* expected) const;
   [[noreturn]] void range_error(const char* name, const char* expected) const;
-  uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max) const;
+  uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max, uint32_t min = 0) const;
+  std::string c_string(const Napi::Value& value, const char* name) const;
   double number(const Napi::Value& value, const char* name) const;
   numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
 

@@ -30,6 +30,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("threadAffinity", glue::thread_affinity);
   add("setThreadAffinity", glue::set_thread_affinity);
   add("currentCpu", glue::current_cpu);
+  add("exec", glue::exec);
   return exports;
 }
 

@@ -30,5 +30,7 @@ Napi::Value allocate(const Napi::CallbackInfo& info);
 Napi::Value thread_affinity(const Napi::CallbackInfo& info);
 Napi::Value set_thread_affinity(const Napi::CallbackInfo& info);
 Napi::Value current_cpu(const Napi::CallbackInfo& info);
+// exec.cc
+Napi::Value exec(const Napi::CallbackInfo& info);
 
 }  // namespace glue

@@ -29,6 +29,7 @@ const declared: Record<keyof NativeBinding, true> = {
   threadAffinity: true,
   setThreadAffinity: true,
   currentCpu: true,
+  exec: true,
 };
 
 t.test('native exports match types/binding.d.ts, in its order', async (t) => {
@@ -63,6 +64,8 @@ const valid: Record<Exports, [string, unknown][]> = {
   threadAffinity: [],
   setThreadAffinity: [['cpus', [0]]],
   currentCpu: [],
+  // A file that does not exist: if a check were missing, the exec would fail instead of replacing the test.
+  exec: [['file', '/nonexistent/numaplace-exec-test'], ['argv', ['x']], ['parent', process.ppid]],
 };
 
 // A wrong value of the right type for the arguments that have a range.
@@ -80,6 +83,9 @@ const outOfRange: Record<string, unknown> = {
   scratch: undefined,
   counts: new Float64Array(1),
   policy: { mode: 0, flags: 1, nodes: [] },
+  file: '',
+  argv: ['a\0b'],
+  parent: 0,
 };
 
 function call(name: Exports, args: unknown[]): unknown {
@@ -139,4 +145,15 @@ t.test('a failed system call carries errno, code and syscall as fields', async (
   const gone = { errno: -constants.errno.ESRCH, code: 'ESRCH', syscall: 'migrate_pages' };
   t.throws(() => native.migrateProcess(0x3ffffff0, [0], [0]), gone);
   await t.rejects(native.migrateProcessAsync(0x3ffffff0, [0], [0]), gone);
+});
+
+t.test('a failed exec throws, and leaves signals and descriptors as they were', async (t) => {
+  const state = () => [
+    ...readFileSync('/proc/self/status', 'utf8').match(/^Sig(Ign|Blk):.*$/gm)!,
+    ...[0, 1, 2].map((fd) => readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/^flags:.*$/m)![0]),
+  ];
+  const before = state();
+  t.match(before.slice(2), [/^flags:\s+02/, /^flags:\s+02/, /^flags:\s+02/], 'Node.js marks fds 0 to 2 close-on-exec');
+  t.throws(() => native.exec('/nonexistent/numaplace-exec-test', ['x']), { errno: -constants.errno.ENOENT, code: 'ENOENT', syscall: 'execvp' });
+  t.same(state(), before, 'SIGPIPE and SIGXFSZ ignored again, the mask and close-on-exec flags as they were');
 });

@@ -1,14 +1,15 @@
 // The numaplace command run as a user would: output, --json and exit codes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { processPlacement, topology } from '../lib/index';
 import { formatBar, useColour } from '../lib/cli/format';
-import { migrateCommand } from '../lib/cli/migrate';
-import { formatStatus } from '../lib/cli/status';
-import { checkedOnHost, childWithMemory, memoryNodeIds, multiNodeOrSkip, numaplace } from './helpers';
+import { migrateNodes } from '../lib/cli/commands/migrate';
+import { formatStatus } from '../lib/cli/commands/status';
+import { checkedOnHost, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip, numaplace } from './helpers';
 import packageJson from '../package.json';
 
 const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
@@ -83,8 +84,13 @@ t.test('numaplace migrate: usage errors', async (t) => {
   for (const args of usageErrors) {
     const usage = numaplace(args);
     t.equal(usage.code, 2, `usage error: ${args.join(' ')}`);
-    t.match(usage.stderr, /numaplace --help/);
+    t.match(usage.stderr, /^numaplace migrate: [^\n]+\nSee numaplace help migrate\.\n$/, 'said once, with where to read more');
   }
+  const huge = numaplace(['migrate', '1', '--from', '0-4294967295', '--to', '0']);
+  t.equal(huge.code, 2, 'a range beyond the node ids is refused before it is expanded');
+  t.match(huge.stderr, /for `--from` but received string "0-4294967295"/);
+  const typo = numaplace(['migrate', '1', '--frm', '0', '--to', '0']);
+  t.match(typo.stderr, /^numaplace migrate: unknown option --frm \(did you mean --from\?\); it takes --from, --to, --json, --help\n/);
 });
 
 t.test("numaplace migrate: migratepages' habits", async (t) => {
@@ -113,6 +119,10 @@ t.test('numaplace status: a name like numastat -p, the whole system without one'
   const byName = numaplace(['status', marker]);
   t.equal(byName.code, 0, byName.stderr);
   t.match(byName.stdout, new RegExp(`^pid ${child.pid} \\(node\\)`));
+  // Started the way npx starts it: under a shell (and npm) whose command lines hold the name too.
+  const wrapped = spawnSync('sh', ['-c', '"$0" "$1" status --json "$2"; status=$?; exit $status', process.execPath, CLI, marker], { encoding: 'utf8', env: childEnv() });
+  t.equal(wrapped.status, 0, wrapped.stderr);
+  t.match(JSON.parse(wrapped.stdout), { pid: child.pid, command: 'node' }, 'one report, of the process named: not of the shell that started numaplace');
   t.equal(numaplace(['status', `${marker}-nobody`]).code, 2, 'no process matches: a usage error');
   t.equal(numaplace(['status', '0']).code, 2, 'pid 0 would be the CLI itself');
   const system = numaplace(['status']);
@@ -145,13 +155,46 @@ t.test('numaplace --help, --version, unknown commands and options', async (t) =>
     t.equal(viaHelp.stdout, numaplace([command, '--help']).stdout, `numaplace help ${command}`);
   }
   t.equal(numaplace(['help', 'frobnicate']).code, 2);
+  t.match(help.stdout, /^  numaplace version +numaplace's version\n +\(also numaplace --version\)$/m, '--version listed');
   t.equal(numaplace(['--version']).stdout.trim(), packageJson.version);
-  t.equal(numaplace(['frobnicate']).code, 2);
+  const typo = numaplace(['topolgy']);
+  t.equal(typo.code, 2);
+  t.match(typo.stderr, /^numaplace: unknown command topolgy \(did you mean topology\?\); it takes topology, status, migrate, run, show, bench, help, version\nSee numaplace --help\.\n$/);
   const unknownOption = numaplace(['topology', '--from', '1', '--json']);
   t.equal(unknownOption.code, 2);
-  t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE', message: /^unknown option --from for numaplace topology \(it takes --json, --help, --no-color\)$/ } });
-  const plain = numaplace(['topology', '--no-color']);
-  t.equal(plain.code, 0, '--no-color is taken by every command');
+  t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE', message: /^numaplace topology: unknown option --from; it takes --json, --help$/ } });
+  // Each command's help and checks come from its description: --json, --no-color only where it has them.
+  const takes: Record<string, string[]> = { topology: ['--json'], status: ['--json', '--no-color'], migrate: ['--from', '--to', '--json'], run: ['--membind'], bench: ['--size', '--runs', '--json'] };
+  for (const [command, options] of Object.entries(takes)) {
+    const own = numaplace(['help', command]).stdout;
+    for (const option of [...options, '--help']) t.match(own, new RegExp(`^  (-\\w, |    )${option}( <\\w+>)? `, 'm'), `${command} --help lists ${option}`);
+    for (const option of ['--json', '--no-color'].filter((common) => !options.includes(common))) t.notMatch(own, option, `${command} has no ${option}`);
+  }
+  t.equal(numaplace(['topology', '--no-color']).code, 2, 'no --no-color where nothing is coloured');
+  const runJson = numaplace(['run', '--json', '--node', '0', '--', 'true']);
+  t.equal(runJson.code, 2);
+  t.equal(runJson.stdout, '', 'no JSON from a command without --json');
+  t.match(runJson.stderr, /^numaplace run: unknown option --json; [^\n]+\nSee numaplace help run\.\n$/, 'said once');
+});
+
+t.test('numaplace status: a node without numastat, or a numastat that is not one, is an error naming the file', async (t) => {
+  if (checkedOnHost(t, 'a failing sysfs read')) return;
+  if (process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) return t.plan(0, 'needs root and unshare -m, to hide a sysfs file in a mount namespace');
+  const node = topology().online[0];
+  const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-numastat-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'numastat'), 'numa_hit lots\n');
+  mkdirSync(path.join(dir, 'empty'));
+  const nodeDir = `/sys/devices/system/node/node${node}`;
+  // `mount --bind` over the node's directory (or file) is seen by this command only.
+  const hidden = (source: string, target: string) =>
+    spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" "$1" && exec "$2" "$3" status', source, target, process.execPath, CLI], { encoding: 'utf8', env: childEnv() });
+  const missing = hidden(path.join(dir, 'empty'), nodeDir);
+  t.equal(missing.status, 1, missing.stderr);
+  t.equal(missing.stderr, `numaplace status: open failed for ${nodeDir}/numastat: ENOENT (no such file or directory)\n`, 'the file named, once, no stack');
+  const garbled = hidden(path.join(dir, 'numastat'), `${nodeDir}/numastat`);
+  t.equal(garbled.status, 1, garbled.stderr);
+  t.equal(garbled.stderr, `numaplace status: ${nodeDir}/numastat holds "numa_hit lots", not lines of a counter name and a number (EIO)\n`);
 });
 
 t.test('numaplace bench: measured side by side, ratios when there are two nodes', async (t) => {
@@ -189,7 +232,7 @@ t.test('multi-node: numaplace migrate moves a process, with progress', async (t)
   t.equal(run.code, Number(notMoved) > 0 || Number(left) > 0 ? 1 : 0, `exit code follows what stayed behind: ${run.stdout}`);
   t.ok(onNode(to) >= 32 * MiB, `numa_maps shows the child's 32 MiB on node ${to}`);
   const lines: string[] = [];
-  const outcome = await migrateCommand(child.pid!, [to], [from], (line) => lines.push(line));
+  const outcome = await migrateNodes(child.pid!, [to], [from], (line) => lines.push(line));
   t.ok(outcome.bytesBefore! >= 32 * MiB && outcome.bytesAfter! < outcome.bytesBefore! / 4, 'moved back');
   if (outcome.elapsedMs > 500) t.ok(lines.length > 0, `progress shown during ${outcome.elapsedMs.toFixed(0)} ms`);
   for (const line of lines) t.match(line, /^moving pid \d+: [\d.]+ [KMG]?i?B of [\d.]+ MiB \(\d+%\)$/);

@@ -203,7 +203,7 @@ export function numaplace(args: string[], options: { asNobody?: boolean } = {}) 
     ? nodeAsNobody([packageJson.bin.numaplace, ...args])
     : [process.execPath, [CLI, ...args], { env: childEnv() }];
   const result = spawnSync(command, commandArgs, { ...spawnOptions, encoding: 'utf8', timeout: 120_000 });
-  return { stdout: result.stdout, stderr: result.stderr, code: result.status };
+  return { stdout: result.stdout, stderr: result.stderr, code: result.status, signal: result.signal };
 }
 
 /** The files of /sys/devices/system/node on a plausible one-node machine, with `changes` applied (null removes a file). */

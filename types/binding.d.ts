@@ -92,4 +92,13 @@ export interface NativeBinding {
   threadAffinity(): number[];
   setThreadAffinity(cpus: number[]): void;
   currentCpu(): { cpu: number; node: number };
+  /**
+   * Replaces this process with `file` (execvp: PATH searched) and `argv` (argv[0] first), from the
+   * calling thread, whose CPUs and memory policy the command keeps. Ignored signals go back to the
+   * default, the signal mask is emptied, fds 0 to 2 are handed on (but a standard input Node.js
+   * opened on /dev/null because it was closed). With `parent` (a copy of `numaplace run
+   * --per-node`): a process group of its own, SIGKILL when the parent dies (at once if `parent` is
+   * not its parent any more). Returns only by throwing, when the exec failed.
+   */
+  exec(file: string, argv: string[], parent?: number): never;
 }

@@ -1,10 +1,11 @@
-import { migrateProcess, processPlacement } from '../process';
-import { formatBytes, formatIdList, toJson } from './format';
+// numaplace migrate (migratepages): a process's pages from some nodes to others.
+import { idListOrAllText, MAX_NODES, migrationText, nodePairsText } from '../../checks';
+import { migrateProcess, processPlacement } from '../../process';
+import { memoryNodes } from '../../topology';
+import { defineCommand, JSON_OPTION, valued } from '../command';
+import { formatBytes, formatIdList, toJson } from '../format';
 
-export const MIGRATE_HELP = `numaplace migrate <pid> --from <nodes> --to <nodes> [--json]
-numaplace migrate <pid> <from-nodes> <to-nodes>
-
-  Moves the pages of process <pid> on the --from nodes to the --to nodes
+const DESCRIPTION = `  Moves the pages of process <pid> on the --from nodes to the --to nodes
   (migrate_pages, like migratepages(8)): the i-th node of --from to the i-th of
   --to, so 0,1 to 1,0 swaps them (through a spare node); one --to node takes
   the pages of every --from node. Lists like 0,2 or 0-1, or all (every node
@@ -42,7 +43,7 @@ function bytesOn(pid: number, nodes: number[]): number | undefined {
   }
 }
 
-export async function migrateCommand(
+export async function migrateNodes(
   pid: number,
   from: number[],
   to: number[],
@@ -70,11 +71,11 @@ export async function migrateCommand(
 }
 
 /** Whether pages stayed where they were asked to leave: the kernel's count, or what numa_maps still shows. */
-export function leftBehind(outcome: MigrateOutcome): boolean {
+function leftBehind(outcome: MigrateOutcome): boolean {
   return outcome.notMoved > 0 || (outcome.bytesAfter ?? 0) > 0;
 }
 
-export function formatMigrateOutcome(outcome: MigrateOutcome, json: boolean): string {
+function formatMigrateOutcome(outcome: MigrateOutcome, json: boolean): string {
   if (json) return toJson(outcome);
   const { bytesBefore, bytesAfter } = outcome;
   const amount = bytesBefore !== undefined && bytesAfter !== undefined ? `${formatBytes(Math.max(0, bytesBefore - bytesAfter))} ` : '';
@@ -88,3 +89,30 @@ export function formatMigrateOutcome(outcome: MigrateOutcome, json: boolean): st
     `in ${(outcome.elapsedMs / 1000).toFixed(2)} s; ${outcome.notMoved} page(s) could not be moved${left}${why}`
   );
 }
+
+const nodeList = (text: string, fn: string, option: string) => idListOrAllText(text, fn, option, MAX_NODES - 1);
+
+export const migrateCommand = defineCommand({
+  name: 'migrate',
+  summary: "move a process's pages between nodes (migratepages)",
+  usage: ['migrate <pid> --from <nodes> --to <nodes> [--json]', 'migrate <pid> <from-nodes> <to-nodes> [--json]'],
+  description: DESCRIPTION,
+  options: {
+    from: valued('nodes', 'the nodes to move pages from: 0,2, 0-1 or all', nodeList),
+    to: valued('nodes', 'the nodes to move them to, in the same order, or one node for all', nodeList),
+    ...JSON_OPTION,
+  },
+  check: (values, operands, fn) => {
+    const typed = migrationText(operands, values, fn);
+    // `all`: every node with memory, as migratepages takes it.
+    const every = (nodes: number[] | 'all') => (nodes === 'all' ? memoryNodes(fn) : nodes);
+    return { pid: typed.pid, ...nodePairsText(every(typed.from), every(typed.to), fn), json: values.json === true };
+  },
+  run: async ({ pid, from, to, json }) => {
+    const showProgress = !json && process.stderr.isTTY === true;
+    const progress = showProgress ? (line: string) => process.stderr.write(`\r${line}\x1b[K`) : undefined;
+    const outcome = await migrateNodes(pid, from, to, progress);
+    if (showProgress) process.stderr.write('\r\x1b[K');
+    return { text: formatMigrateOutcome(outcome, json), exitCode: leftBehind(outcome) ? 1 : 0 };
+  },
+});

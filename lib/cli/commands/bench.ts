@@ -1,26 +1,27 @@
-import { allocOnNode } from '../alloc';
-import { migrateBufferSync } from '../migrate';
-import { pageNodes } from '../pages';
-import { placementMap } from '../placement-map';
-import { topology } from '../topology';
-import { formatBytes, toJson } from './format';
+// numaplace bench: copying, migrating and querying the same pages, side by side.
+import { allocOnNode } from '../../alloc';
+import { integerText, operandsText } from '../../checks';
+import { migrateBufferSync } from '../../migrate';
+import { pageNodes } from '../../pages';
+import { placementMap } from '../../placement-map';
+import { topology } from '../../topology';
+import { defineCommand, JSON_OPTION, valued } from '../command';
+import { formatBytes, toJson } from '../format';
 
-export const BENCH_HELP = `numaplace bench [--size <MiB>] [--runs <n>] [--json]
-
-  A quick measurement on this machine, all figures side by side on the same
+const DESCRIPTION = `  A quick measurement on this machine, all figures side by side on the same
   pages: copying the bytes (Buffer.copy, the physical limit), migrating them
   between the first two memory nodes (when there are two), querying their
   nodes, and a migration to the node they are already on. Median of --runs
   (default 5) with the range. Defaults to 64 MiB of 4 KiB pages.`;
 
-export interface Measurement {
+interface Measurement {
   median: number;
   min: number;
   max: number;
   unit: string;
 }
 
-export interface BenchResult {
+interface BenchResult {
   bytes: number;
   pages: number;
   pageSize: number;
@@ -48,7 +49,7 @@ function measure(runs: number, unit: string, perRun: (elapsedNs: number) => numb
   return { median: values[Math.floor(values.length / 2)], min: values[0], max: values[values.length - 1], unit };
 }
 
-export function runBench(sizeMiB: number, runs: number): BenchResult {
+function runBench(sizeMiB: number, runs: number): BenchResult {
   const { pageSize, nodes: all } = topology();
   const nodes = all.filter((node) => node.hasMemory).map((node) => node.id);
   const bytes = sizeMiB * 2 ** 20;
@@ -85,7 +86,7 @@ function line(label: string, measurement: Measurement, extra = ''): string {
   return `${label.padEnd(34)} ${value(measurement.median).padStart(7)} ${measurement.unit.padEnd(7)} (${value(measurement.min)}–${value(measurement.max)})${extra}`;
 }
 
-export function formatBench(result: BenchResult, json: boolean): string {
+function formatBench(result: BenchResult, json: boolean): string {
   if (json) return toJson(result);
   const [home, other] = result.nodes;
   return [
@@ -101,3 +102,24 @@ export function formatBench(result: BenchResult, json: boolean): string {
     result.map,
   ].join('\n');
 }
+
+// A buffer below 2^47 bytes (the user address space), a run count that ends in minutes.
+const MAX_MIB = 2 ** 27 - 1;
+const MAX_RUNS = 10_000;
+
+export const benchCommand = defineCommand({
+  name: 'bench',
+  summary: 'copy, migration and query speeds on this machine',
+  usage: ['bench [--size <MiB>] [--runs <n>] [--json]'],
+  description: DESCRIPTION,
+  options: {
+    size: valued('MiB', 'the buffer measured (default 64)', (text, fn, option) => integerText(text, fn, option, 1, MAX_MIB, 'a size in MiB')),
+    runs: valued('n', 'runs of each measurement (default 5)', (text, fn, option) => integerText(text, fn, option, 1, MAX_RUNS, 'a number of runs')),
+    ...JSON_OPTION,
+  },
+  check: (values, operands, fn) => {
+    operandsText(operands, fn, 0, 0, 'no arguments');
+    return { size: values.size ?? 64, runs: values.runs ?? 5, json: values.json === true };
+  },
+  run: ({ size, runs, json }) => ({ text: formatBench(runBench(size, runs), json) }),
+});

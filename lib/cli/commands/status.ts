@@ -1,0 +1,149 @@
+// numaplace status: the kernel's allocation counters per node (numastat), or where
+// the memory of processes lives, by pid or by name (numastat -p).
+import { readdirSync, readFileSync } from 'node:fs';
+import { operandsText, pidText } from '../../checks';
+import { malformedFile } from '../../errors';
+import { type MappingKind, processPlacement, type ProcessPlacement } from '../../process';
+import { onlineNodes, readKernelFile } from '../../topology';
+import { defineCommand, JSON_OPTION, NO_COLOR_OPTION, UsageError } from '../command';
+import { formatBar, formatBytes, formatTable, type Segment, toJson, useColour } from '../format';
+
+const BAR_WIDTH = 40;
+
+const KINDS: { kind: MappingKind; letter: string; colour: number }[] = [
+  { kind: 'heap', letter: 'h', colour: 33 },
+  { kind: 'anon', letter: 'a', colour: 36 },
+  { kind: 'stack', letter: 's', colour: 35 },
+  { kind: 'file', letter: 'f', colour: 32 },
+  { kind: 'huge', letter: 'H', colour: 34 },
+  { kind: 'other', letter: 'o', colour: 90 },
+];
+
+function commandName(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid === 0 ? 'self' : pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+export function formatStatus(placement: ProcessPlacement, name: string, colour: boolean): string {
+  const nodes = [...placement.bytesByNode.keys()].sort((a, b) => a - b);
+  const total = [...placement.bytesByNode.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const largest = Math.max(0, ...placement.bytesByNode.values());
+  const lines = [`pid ${placement.pid} (${name}) · ${formatBytes(total)} resident on ${nodes.length} node(s)`];
+  for (const node of nodes) {
+    const segments: Segment[] = KINDS.map(({ kind, letter, colour: sgr }) => ({
+      value: placement.bytesByKind[kind].get(node) ?? 0,
+      letter,
+      colour: sgr,
+    }));
+    const bytes = placement.bytesByNode.get(node) ?? 0;
+    const share = total > 0 ? `${Math.round((bytes / total) * 100)}%` : '';
+    lines.push(
+      `node ${String(node).padEnd(3)} ${formatBar(segments, largest, BAR_WIDTH, colour)}  ${formatBytes(bytes).padStart(10)}  ${share.padStart(4)}`,
+    );
+  }
+  const legend = KINDS.map(({ kind, letter, colour: sgr }) => `${colour ? `\x1b[${sgr}m█\x1b[0m` : letter} ${kind}`);
+  lines.push(`         ${legend.join(' · ')}`);
+  return lines.join('\n');
+}
+
+/** The parent of process `pid` (PPid in its status), or 0 when it has none or is gone. */
+function parentOf(pid: number): number {
+  try {
+    return Number(/^PPid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** This process and its ancestors: `npx numaplace status foo` runs under npm and a shell whose command lines hold "foo" too. */
+function ownLineage(): Set<number> {
+  const lineage = new Set<number>();
+  for (let pid = process.pid; pid > 0 && !lineage.has(pid); pid = parentOf(pid)) lineage.add(pid);
+  return lineage;
+}
+
+/** The processes with `pattern` in their command line, like numastat -p <pattern>, but this one and its ancestors. */
+function pidsMatching(pattern: string): number[] {
+  const pids: number[] = [];
+  const lineage = ownLineage();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || lineage.has(Number(entry))) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(pattern)) pids.push(Number(entry));
+    } catch {
+      // The process exited meanwhile.
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+function processStatus(pids: number[], json: boolean, colour: boolean): string {
+  const placements = pids.map((pid) => ({ pid, placement: processPlacement(pid), command: commandName(pid) }));
+  if (json) {
+    const reports = placements.map(({ placement, command }) => {
+      const { mappings, ...totals } = placement;
+      return { ...totals, command, mappings: mappings.length };
+    });
+    return toJson(reports.length === 1 ? reports[0] : reports);
+  }
+  return placements.map(({ placement, command }) => formatStatus(placement, command, colour)).join('\n\n');
+}
+
+/** A node's allocation counters, "name value" a line: a NumaError naming the file when it is missing or holds anything else. */
+function readCounters(fn: string, file: string): Map<string, number> {
+  const text = readKernelFile(fn, file);
+  const counters = new Map<string, number>();
+  for (const line of text.trim().split('\n')) {
+    const match = /^(\w+)\s+(\d+)$/.exec(line);
+    if (!match) throw malformedFile(fn, file, text, 'lines of a counter name and a number');
+    counters.set(match[1], Number(match[2]));
+  }
+  return counters;
+}
+
+/** Each node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages. */
+function nodeCounters(fn: string): Map<number, Map<string, number>> {
+  return new Map(onlineNodes(fn).map((node) => [node, readCounters(fn, `/sys/devices/system/node/node${node}/numastat`)]));
+}
+
+function systemStatus(fn: string, json: boolean): string {
+  const counters = nodeCounters(fn);
+  if (json) return toJson(counters);
+  const nodes = [...counters.keys()];
+  const names = [...(counters.get(nodes[0])?.keys() ?? [])];
+  return formatTable([
+    ['', ...nodes.map((node) => `node${node}`)],
+    ...names.map((name) => [name, ...nodes.map((node) => String(counters.get(node)?.get(name) ?? 0))]),
+  ]);
+}
+
+type Target = { pid: number } | { name: string } | undefined;
+
+export const statusCommand = defineCommand({
+  name: 'status',
+  summary: "allocation counters per node, or a process's memory (numastat)",
+  usage: ['status [<pid> | <name>] [--json] [--no-color]'],
+  description: `  Where the memory of process <pid> lives (from /proc/<pid>/numa_maps, like
+  numastat -p): one bar per node, split by kind of mapping. A <name> that is
+  not a number selects every process with it in its command line, but
+  numaplace and the processes that started it.
+  Without a process: the kernel's allocation counters per node, in pages
+  (numa_hit, numa_miss, …, like numastat).`,
+  options: { ...JSON_OPTION, ...NO_COLOR_OPTION },
+  check: (values, operands, fn) => {
+    const [typed] = operandsText(operands, fn, 0, 1, 'one process id or command name, or none');
+    const target: Target = typed === undefined ? undefined : /^\d+$/.test(typed) ? { pid: pidText(typed, fn) } : { name: typed };
+    return { target, json: values.json === true, plain: values['no-color'] === true };
+  },
+  run: ({ target, json, plain }, { fn }) => {
+    if (target === undefined) return { text: systemStatus(fn, json) };
+    const colour = useColour(process.stdout, plain);
+    if ('pid' in target) return { text: processStatus([target.pid], json, colour) };
+    const pids = pidsMatching(target.name);
+    if (pids.length === 0) throw new UsageError(`${fn}: no process but numaplace and its parents has ${JSON.stringify(target.name)} in its command line`);
+    return { text: processStatus(pids, json, colour) };
+  },
+});
