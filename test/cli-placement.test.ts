@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { nearestMemoryNode, threadAffinity, threadPolicy, topology } from '../lib/index';
+import { capabilities, interleaveWeights, nearestMemoryNode, threadAffinity, threadPolicy, topology } from '../lib/index';
 import { formatIdList } from '../lib/cli/format';
 import { checkedOnHost, childEnv, memoryNodeIds, numaplace } from './helpers';
 import packageJson from '../package.json';
@@ -42,7 +42,11 @@ t.test('numaplace topology: every node, its CPUs and distances; --json is topolo
   for (const device of machine.devices.filter((candidate) => candidate.kind !== 'other')) {
     t.match(stdout, new RegExp(`^${device.address}\\s+${device.kind}\\s+${device.node ?? '-'}$`, 'm'), `device ${device.address}`);
   }
+  const weights = interleaveWeights();
+  const weightLine = weights === null ? 'none (needs Linux 6.9+)' : Object.entries(weights.weights).map(([node, weight]) => `node ${node}: ${weight}`).join(' · ');
+  t.match(stdout, `\nweighted interleave weights: ${weightLine}`, "the kernel's weighted-interleave weights");
   const json = JSON.parse(numaplace(['-H', '--json']).stdout);
+  t.same(json.interleaveWeights, weights, '--json: interleaveWeights()');
   t.same(json.nodes.map((node: { id: number; cpus: number[]; distances: object }) => [node.id, node.cpus, node.distances]),
     machine.nodes.map((node) => [node.id, node.cpus, Object.fromEntries(Object.entries(node.distances))]));
   t.same(json.online, machine.online);
@@ -102,6 +106,14 @@ t.test("numaplace run: numactl's spellings, read back from the command's /proc",
   t.match(all.stdout, new RegExp(`^Cpus_allowed_list:\\s+${formatIdList(machine.allowedCpus)}\\n.*\\ninterleave:${formatIdList(memoryNodes)}\\n$`, 's'), '-i all -C all');
   const local = numaplace(['run', '--localalloc', '--', 'sh', '-c', SELF_REPORT]);
   t.match(local.stdout, /\nlocal\n$/, '--localalloc');
+  // numa_maps spells this mode with a space: the policy is the second and third fields.
+  const weighted = numaplace(['run', '-w', memoryNodes.join(','), 'sh', '-c', 'cut -d" " -f2,3 /proc/self/numa_maps | sort -u']);
+  if (capabilities().modes['weighted-interleave'].supported) {
+    t.equal(weighted.stdout, `weighted interleave:${formatIdList(memoryNodes)}\n`, '-w: every mapping weighted-interleaved (Linux 6.9+)');
+  } else {
+    t.equal(weighted.code, 1, '-w before Linux 6.9: the operation failed');
+    t.match(weighted.stderr, /^numaplace run: policy mode 'weighted-interleave' is not supported here: .*needs Linux 6\.9\+ \(ENOTSUP\)/);
+  }
 });
 
 t.test('numaplace --show: this process, as numactl --show prints it', async (t) => {
@@ -193,7 +205,7 @@ t.test('numaplace run: placements that mean nothing are usage errors', async (t)
     [['run', '--node'], /--node needs a value: --node <nodes>/],
     [['run', '--per-node=1', 'true'], /--per-node takes no value \(received "1"\)/],
     [['run', '--membnd=0', 'true'], /unknown option --membnd \(did you mean --membind\?\)/],
-    [['run', '-x', 'true'], /unknown option -x; it takes -N, -C, -m, -i, -p, -l, -h/],
+    [['run', '-x', 'true'], /unknown option -x; it takes -N, -C, -m, -i, -w, -p, -l, -h/],
     [['run', '--node', '0', '--json', '--', 'true'], /unknown option --json/],
   ];
   for (const [args, message] of cases) {

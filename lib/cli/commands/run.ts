@@ -26,6 +26,7 @@ const OPTIONS = {
   physcpubind: valued('cpus', 'these CPUs', cpuList, 'C'),
   membind: valued('nodes', 'memory from these nodes only', nodeList, 'm'),
   interleave: valued('nodes', 'memory interleaved over these nodes', nodeList, 'i'),
+  'weighted-interleave': valued('nodes', "memory interleaved over these nodes by the kernel's weights\n(Linux 6.9+; numaplace topology shows them)", nodeList, 'w'),
   preferred: valued('node', 'memory from this node first, from others when it is full', nodeId, 'p'),
   localalloc: flag('memory from the node of the CPU that allocates it', 'l'),
 };
@@ -38,7 +39,7 @@ interface RunRequest {
   memOnly: boolean;
   cpuNodes?: Ids;
   cpus?: Ids;
-  memory?: { mode: 'bind' | 'interleave' | 'preferred' | 'local'; nodes: Ids };
+  memory?: { mode: 'bind' | 'interleave' | 'weighted-interleave' | 'preferred' | 'local'; nodes: Ids };
   command: string;
   args: string[];
 }
@@ -46,6 +47,7 @@ interface RunRequest {
 function memoryRequest(values: Values<typeof OPTIONS>): RunRequest['memory'] {
   if (values.membind) return { mode: 'bind', nodes: values.membind };
   if (values.interleave) return { mode: 'interleave', nodes: values.interleave };
+  if (values['weighted-interleave']) return { mode: 'weighted-interleave', nodes: values['weighted-interleave'] };
   if (values.preferred !== undefined) return { mode: 'preferred', nodes: [values.preferred] };
   return values.localalloc ? { mode: 'local', nodes: [] } : undefined;
 }
@@ -54,10 +56,11 @@ function runRequest(values: Values<typeof OPTIONS>, operands: string[], fn: stri
   const given = Object.keys(values).map((name) => `--${name}`);
   // Where the CPUs come from, and what the memory is: one answer each.
   exclusiveOptions(given, ['--node', '--per-node', '--cpunodebind', '--physcpubind'], fn);
-  exclusiveOptions(given, ['--cpus-only', '--mem-only', '--membind', '--interleave', '--preferred', '--localalloc'], fn);
+  const memoryOptions = ['--membind', '--interleave', '--weighted-interleave', '--preferred', '--localalloc'];
+  exclusiveOptions(given, ['--cpus-only', '--mem-only', ...memoryOptions], fn);
   dependentOption(given, '--cpus-only', ['--node', '--per-node'], fn);
   dependentOption(given, '--mem-only', ['--node', '--per-node'], fn);
-  const placements = ['--node', '--per-node', '--cpunodebind', '--physcpubind', '--membind', '--interleave', '--preferred', '--localalloc'];
+  const placements = ['--node', '--per-node', '--cpunodebind', '--physcpubind', ...memoryOptions];
   requiredOption(given, placements, fn, 'run needs a placement');
   const [command, ...args] = operandsText(operands, fn, 1, Infinity, 'a command: numaplace run <placement> [--] <command> [args...]');
   return {
@@ -140,13 +143,14 @@ export const runCommand = defineCommand({
   = or a space, node and CPU lists such as 0,2 or 0-3, or all. Options end at
   the command: numaplace run -N 0 -m 0 ls -l runs ls -l.
 
-  --membind, --interleave, --preferred and --localalloc replace the memory
-  part of --node and --per-node. With --per-node numaplace stays, as the
-  parent of the copies: it passes every signal it gets on to each copy once
-  and exits with the first failing copy's status (128 + the signal's number
-  for a signal); the copies die with it. Each copy runs in a process group of
-  its own, so a terminal's Ctrl-C reaches it once, through numaplace; reading
-  the terminal stops a copy (SIGTTIN): give the copies their input another way.`,
+  --membind, --interleave, --weighted-interleave, --preferred and --localalloc
+  replace the memory part of --node and --per-node. With --per-node numaplace
+  stays, as the parent of the copies: it passes every signal it gets on to
+  each copy once and exits with the first failing copy's status (128 + the
+  signal's number for a signal); the copies die with it. Each copy runs in a
+  process group of its own, so a terminal's Ctrl-C reaches it once, through
+  numaplace; reading the terminal stops a copy (SIGTTIN): give the copies
+  their input another way.`,
   options: OPTIONS,
   optionsFirst: true,
   check: runRequest,

@@ -1,6 +1,7 @@
 // numaplace topology (numactl --hardware): the nodes, their CPUs, memory,
 // distances and HMAT figures, memory tiers, devices.
 import { topology, type Topology } from '../../topology';
+import { type InterleaveWeights, interleaveWeights } from '../../weights';
 import { defineCommand, JSON_OPTION, jsonOnly } from '../command';
 import { formatBytes, formatIdList, formatTable, toJson } from '../format';
 
@@ -43,7 +44,15 @@ function devicesSection(machine: Topology): string[] {
   ];
 }
 
-function formatTopology(machine: Topology): string {
+/** The kernel's weighted-interleave weights (Linux 6.9+), and whether auto mode sets them (6.16+). */
+function weightsSection(weights: InterleaveWeights | null): string[] {
+  if (weights === null) return ['', 'weighted interleave weights: none (needs Linux 6.9+)'];
+  const each = Object.entries(weights.weights).map(([node, weight]) => `node ${node}: ${weight}`);
+  const auto = weights.auto === null ? '' : ` (auto: ${weights.auto ? 'on' : 'off'})`;
+  return ['', `weighted interleave weights: ${each.join(' · ')}${auto}`];
+}
+
+function formatTopology(machine: Topology, weights: InterleaveWeights | null): string {
   const nodes = formatTable([
     ['node', 'cpus', 'memory', 'free', 'notes'],
     ...machine.nodes.map((node) => [String(node.id), formatIdList(node.cpus), formatBytes(node.memTotal), formatBytes(node.memFree), notes(node)]),
@@ -64,6 +73,7 @@ function formatTopology(machine: Topology): string {
     distances,
     ...accessSection(machine),
     ...tiers,
+    ...weightsSection(weights),
     ...devicesSection(machine),
     '',
     `page size ${machine.pageSize} B · this process may use nodes ${formatIdList(machine.allowedMems)}, ` +
@@ -79,12 +89,14 @@ export const topologyCommand = defineCommand({
   description: `  The NUMA nodes of this machine: CPUs, memory total and free, nodes without
   CPUs or memory, the distance matrix, memory latency and bandwidth where the
   firmware gives them (ACPI HMAT), memory tiers, the node of each network,
-  GPU, storage and accelerator device, and what this process may use (cpuset).
+  GPU, storage and accelerator device, the kernel's weighted-interleave
+  weights, and what this process may use (cpuset).
   numaplace --hardware and -H, numactl's spellings, are this command.`,
   options: { ...JSON_OPTION },
   check: jsonOnly,
   run: (json) => {
     const machine = topology();
-    return { text: json ? toJson(machine) : formatTopology(machine) };
+    const weights = interleaveWeights();
+    return { text: json ? toJson({ ...machine, interleaveWeights: weights }) : formatTopology(machine, weights) };
   },
 });
