@@ -5,23 +5,32 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { checkedOnHost } from './helpers';
 import { pageNodes } from '../lib/index';
 
 const ROOT = path.join(__dirname, '..');
 
-t.test('a prebuilt package installs and works without a compiler', async (t) => {
-  if (checkedOnHost(t, 'packaging (the guest has no registry access)')) return;
+/**
+ * A directory for a test of installing, removed when test `t` ends; npm's
+ * script; and an environment whose PATH has node and the shell npm runs
+ * scripts with, nothing else: no cc, c++, make or python.
+ */
+function installWorkspace(t: Test) {
   const work = mkdtempSync(path.join(tmpdir(), 'numaplace-package-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
-  // A PATH with node and the shell npm runs scripts with, nothing else: no cc, c++, make or python.
   const bareBin = path.join(work, 'bin');
   mkdirSync(bareBin);
   symlinkSync(process.execPath, path.join(bareBin, 'node'));
   symlinkSync(realpathSync('/bin/sh'), path.join(bareBin, 'sh'));
-  const bareEnv = { HOME: process.env.HOME, PATH: bareBin, CC: '/nonexistent/cc', CXX: '/nonexistent/c++' };
+  const bareEnv = { HOME: process.env.HOME, PATH: bareBin, CC: '/nonexistent/cc', CXX: '/nonexistent/c++', npm_config_python: '/nonexistent/python3' };
+  return { work, npmCli, bareEnv };
+}
+
+t.test('a prebuilt package installs and works without a compiler', async (t) => {
+  if (checkedOnHost(t, 'packaging (the guest has no registry access)')) return;
+  const { work, npmCli, bareEnv } = installWorkspace(t);
 
   const run = (cwd: string, file: string, args: string[], env: NodeJS.ProcessEnv = { ...process.env }) =>
     execFileSync(file, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,14 +96,7 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
 
 t.test('without a prebuild and without a compiler the install still succeeds, and says why calls will fail', async (t) => {
   if (checkedOnHost(t, 'packaging (the guest has no registry access)')) return;
-  const work = mkdtempSync(path.join(tmpdir(), 'numaplace-package-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
-  const bareBin = path.join(work, 'bin');
-  mkdirSync(bareBin);
-  symlinkSync(process.execPath, path.join(bareBin, 'node'));
-  symlinkSync(realpathSync('/bin/sh'), path.join(bareBin, 'sh'));
-  const bareEnv = { HOME: process.env.HOME, PATH: bareBin, CC: '/nonexistent/cc', CXX: '/nonexistent/c++', npm_config_python: '/nonexistent/python3' };
+  const { work, npmCli, bareEnv } = installWorkspace(t);
   const npm = (cwd: string, args: string[], env: NodeJS.ProcessEnv = { ...process.env }) =>
     spawnSync(process.execPath, [npmCli, ...args], { cwd, env, encoding: 'utf8' });
   const packed = npm(ROOT, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]);
