@@ -16,10 +16,12 @@
             "native/process.cc",
             "native/numa/affinity.cc",
             "native/numa/alloc.cc",
-            "native/numa/frames.cc",
             "native/numa/migrate.cc",
-            "native/numa/pages.cc",
-            "native/numa/policy.cc"
+            "native/numa/pagemap.cc",
+            "native/numa/policy.cc",
+            "native/numa/process.cc",
+            "native/numa/query.cc",
+            "native/numa/span.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

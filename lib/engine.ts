@@ -23,7 +23,7 @@ export interface Chunk {
 
 // Pages per chunk at most when the caller sets none: progress and an abort
 // come at least every 64 MiB of 4 KiB pages. The same as kChunkPages in
-// native/numa/pages.h: a default chunk is one move_pages call, and its
+// native/numa/span.h: a default chunk is one move_pages call, and its
 // statuses fit the arrays each thread keeps.
 const MAX_DEFAULT_CHUNK_PAGES = 16384;
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "numa/alloc.h"
-#include "numa/pages.h"
+#include "numa/span.h"
 #include "numa/policy.h"
 
 namespace glue {

@@ -2,7 +2,7 @@
 #include <napi.h>
 
 #include "exports.h"
-#include "numa/pages.h"
+#include "numa/span.h"
 
 namespace {
 

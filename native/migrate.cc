@@ -32,7 +32,7 @@ class MigrationJob {
   }
 
   void execute() {
-    // Only counted: the statuses go to an array this thread keeps (numa/pages.cc
+    // Only counted: the statuses go to an array this thread keeps (numa/span.h
     // says why), as long as a default chunk at most, so that it stays small; a
     // larger chunk, or statuses for the caller, get the job's own array.
     if (want_status_ || request_.span.count > numa::kChunkPages) {

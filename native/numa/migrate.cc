@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <ctime>
 #include <new>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "pagemap.h"
 
 namespace numa {
 namespace {
@@ -12,6 +17,296 @@ uint64_t monotonic_ns() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
+}
+
+// Marks statuses the kernel did not store: when pages fail to migrate it
+// returns their count and stops without storing statuses for the batch.
+constexpr int32_t kUnset = INT32_MIN;
+
+// One chunk's move, from one attempt to the next: what it was asked, what the
+// kernel said of each page (`status`, then where each page is), and the
+// arrays a thread keeps from chunk to chunk (see kept_array).
+struct ChunkMove {
+  PageSpan chunk{};
+  int flags = 0;                     // MPOL_MF_*
+  bool one_target = false;           // every page's target is nodes[0]
+  const int32_t* before = nullptr;   // each page's status from a query just before, or null
+  int32_t* status = nullptr;         // chunk.count entries
+  MoveStats* stats = nullptr;
+  std::vector<void*> addresses;      // of every page
+  std::vector<int32_t> nodes;        // every page's target
+  std::vector<int32_t> where;        // read back after an attempt
+  PageRuns huge_runs;                // mapped by huge pages when the first attempt began
+  std::vector<uint32_t> groups;      // see group_pages
+  std::vector<uint32_t> whole_huge_pages;  // first pages of the groups still whole after it
+};
+
+// move_pages: the kernel's statuses for the pages offered, kUnset where it
+// stored none. The number of pages not moved, or a negative errno.
+long kernel_move(size_t count, void** addresses, const int32_t* nodes, int flags, int32_t* status) {
+  std::fill(status, status + count, kUnset);
+  long rc = syscall(SYS_move_pages, 0, count, addresses, nodes, status, flags);
+  return rc < 0 ? -errno : rc;
+}
+
+// The groups of a chunk's pages that one address each moves: each huge page
+// in `runs` (move_pages moves its whole folio for any one of its addresses,
+// and that address's status tells where the folio went), every other page
+// alone. firsts[g] is group g's first page; firsts.back() is chunk.count.
+void group_pages(PageSpan chunk, const PageRuns& runs, std::vector<uint32_t>& firsts) {
+  firsts.clear();
+  const size_t per_huge_page = huge_page_size() / page_size();
+  // Huge pages begin on multiples of their size: where in its huge page the chunk's first page lies.
+  const size_t offset = chunk.start / page_size() % per_huge_page;
+  size_t page = 0;
+  for (auto [first, end] : runs) {
+    for (; page < first; page++) firsts.push_back(uint32_t(page));
+    for (; page < end; page = std::min(end, (page + offset) / per_huge_page * per_huge_page + per_huge_page - offset))
+      firsts.push_back(uint32_t(page));
+  }
+  for (; page < chunk.count; page++) firsts.push_back(uint32_t(page));
+  firsts.push_back(uint32_t(chunk.count));
+}
+
+// move_pages with one address per group (see group_pages): each group's
+// pages get its address's status.
+long move_groups(ChunkMove& move) {
+  thread_local std::vector<void*> group_addresses;
+  thread_local std::vector<int32_t> group_statuses;
+  const std::vector<uint32_t>& firsts = move.groups;
+  size_t groups = firsts.size() - 1;
+  void** heads = kept_array(group_addresses, groups);
+  int32_t* head_status = kept_array(group_statuses, groups);
+  for (size_t g = 0; g < groups; g++) heads[g] = move.addresses[firsts[g]];
+  long rc = kernel_move(groups, heads, move.nodes.data(), move.flags, head_status);
+  if (rc < 0) return rc;
+  for (size_t g = 0; g < groups; g++) std::fill(move.status + firsts[g], move.status + firsts[g + 1], head_status[g]);
+  return rc;
+}
+
+// Another attempt at a chunk offers the kernel only the pages the last one
+// left off their targets (status[i] != nodes[i]): the others would cost it a
+// walk for nothing (under NUMA balancing, every page of a chunk but the
+// hidden ones).
+long move_left_behind(ChunkMove& move) {
+  thread_local std::vector<uint32_t> pages;
+  thread_local std::vector<void*> page_addresses;
+  thread_local std::vector<int32_t> page_nodes;
+  thread_local std::vector<int32_t> page_statuses;
+  pages.clear();
+  for (size_t i = 0; i < move.chunk.count; i++)
+    if (move.status[i] != move.nodes[i]) pages.push_back(uint32_t(i));
+  size_t n = pages.size();
+  void** to_move = kept_array(page_addresses, n);
+  int32_t* targets = kept_array(page_nodes, n);
+  int32_t* moved = kept_array(page_statuses, n);
+  for (size_t k = 0; k < n; k++) {
+    to_move[k] = move.addresses[pages[k]];
+    targets[k] = move.nodes[pages[k]];
+  }
+  long rc = kernel_move(n, to_move, targets, move.flags, moved);
+  if (rc < 0) return rc;
+  for (size_t k = 0; k < n; k++) move.status[pages[k]] = moved[k];
+  return rc;
+}
+
+// After a move by groups: a group whose pages one huge page still maps has
+// them all where its status says; of any other group (its huge page split
+// since the scan) only the first page's status is known, the rest kUnset to
+// be read back.
+void settle_groups(ChunkMove& move) {
+  thread_local PageRuns huge_after;
+  find_huge_runs(move.chunk, huge_after);
+  move.whole_huge_pages.clear();
+  auto run = huge_after.begin();
+  for (size_t g = 0; g + 1 < move.groups.size(); g++) {
+    size_t first = move.groups[g], end = move.groups[g + 1];
+    if (end - first == 1) continue;
+    while (run != huge_after.end() && run->second <= first) ++run;
+    if (run != huge_after.end() && run->first <= first && end <= run->second)
+      move.whole_huge_pages.push_back(uint32_t(first));
+    else
+      std::fill(move.status + first + 1, move.status + end, kUnset);
+  }
+}
+
+// One move_pages call over the chunk: the first offers every page (a huge
+// page by one address, where one target lets it: the kernel's per-address
+// walk of its other pages would only find each already moved with the
+// first); a later one only the pages left behind. Leaves the kernel's
+// statuses in move.status. 0 or a negative errno.
+int attempt(ChunkMove& move, bool first) {
+  move.huge_runs.clear();
+  if (first) move.whole_huge_pages.clear();
+  if (first && move.one_target) find_huge_runs(move.chunk, move.huge_runs);
+  long rc;
+  if (!first) {
+    rc = move_left_behind(move);
+  } else if (move.huge_runs.empty()) {
+    rc = kernel_move(move.chunk.count, move.addresses.data(), move.nodes.data(), move.flags, move.status);
+  } else {
+    group_pages(move.chunk, move.huge_runs, move.groups);
+    rc = move_groups(move);
+  }
+  if (rc < 0) {
+    // The target node ran out of memory: the kernel stops the batch without
+    // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
+    if (rc != -ENOMEM) return int(rc);
+    std::fill(move.status, move.status + move.chunk.count, -ENOMEM);
+  }
+  if (!move.huge_runs.empty()) settle_groups(move);
+  // A zero page is nobody's page to move, whatever node the kernel names for it.
+  return kernel_reports_zero_page_node() ? mark_zero_pages(move.chunk, move.status) : 0;
+}
+
+// With one target for all pages, a status equal to it is the kernel's own
+// report that the page is there (no huge page can be torn between targets):
+// when every page has it, a read-back would only repeat it.
+bool all_on_target(const ChunkMove& move) {
+  return move.one_target && size_t(std::count(move.status, move.status + move.chunk.count, move.nodes[0])) == move.chunk.count;
+}
+
+// Where each page is after an attempt, into move.where, without touching it:
+// a fault on a page already on its target could make NUMA balancing move it
+// away again. With one target, when the only pages off it are ones the kernel
+// could not find (never written, the zero page, or hidden by NUMA balancing),
+// pagemap tells which without a second walk of the chunk; any other answer is
+// read back in full.
+int read_back(ChunkMove& move) {
+  const size_t count = move.chunk.count;
+  bool only_absent_left = move.one_target;
+  for (size_t i = 0; i < count && only_absent_left; i++)
+    only_absent_left = move.status[i] == move.nodes[i] || kernel_says_absent(move.status[i]);
+  if (!only_absent_left) return query_nodes(move.chunk, move.where.data(), move.stats);
+  std::copy(move.status, move.status + count, move.where.data());
+  return resolve_absent(move.chunk, move.where.data(), move.stats, HiddenPages::kLookUp);
+}
+
+// What an attempt left of one page, from the kernel's status and the read-back.
+struct PageOutcome {
+  bool hidden;    // hidden from the move by NUMA balancing: worth faulting in and moving again
+  bool held;      // the kernel could not move it (busy, pinned, held) and it is elsewhere
+  bool in_flux;   // present before or during the move, absent now: being migrated or collapsed
+  int32_t status; // what to report of it
+};
+
+PageOutcome outcome_of(const ChunkMove& move, size_t i) {
+  const int32_t kernel = move.status[i], where = move.where[i];
+  bool unknown = where == kHiddenNodeUnknown;
+  bool elsewhere = where >= 0 && where != move.nodes[i];
+  bool kernel_failed = kernel < 0;  // an errno, or kUnset
+  bool left_behind = (elsewhere || unknown) && kernel_failed;
+  // The kernel answered EFAULT or ENOENT for a page that is there: NUMA balancing hid it.
+  bool hidden = left_behind && (unknown || kernel_says_absent(kernel));
+  bool was_present = !kernel_says_absent(kernel) || (move.before && move.before[i] != kNotPresent);
+  // A page left elsewhere keeps the kernel's error code; hidden since the
+  // move with its node unreadable, the kernel's own status is the best answer.
+  bool kernel_stands = kernel != kUnset && ((elsewhere && kernel_failed) || unknown);
+  return {hidden, left_behind && !hidden && kernel != -ENOMEM, where == kNotPresent && was_present, kernel_stands ? kernel : where};
+}
+
+// What an attempt left of the chunk as a whole.
+struct Verdict {
+  bool hidden = false;
+  bool held = false;
+  bool in_flux = false;
+};
+
+// Sets each page's status from the read-back (a page left on another node
+// keeps the kernel's error code, or reports the node it is on when the kernel
+// gave none) and faults hidden pages back in, a run at a time.
+Verdict classify(ChunkMove& move) {
+  Verdict verdict;
+  size_t hidden_run = 0;  // hidden pages just before page i
+  auto reveal_run_before = [&](size_t i) {
+    if (hidden_run > 0) reveal_pages({move.chunk.start + (i - hidden_run) * page_size(), hidden_run});
+    hidden_run = 0;
+  };
+  for (size_t i = 0; i < move.chunk.count; i++) {
+    PageOutcome page = outcome_of(move, i);
+    if (page.hidden)
+      hidden_run++;
+    else
+      reveal_run_before(i);
+    verdict.hidden |= page.hidden;
+    verdict.held |= page.held;
+    verdict.in_flux |= page.in_flux;
+    move.status[i] = page.status;
+  }
+  reveal_run_before(move.chunk.count);
+  return verdict;
+}
+
+// When pages of a chunk were left behind they are offered again: at once
+// for pages NUMA balancing hid from the move (faulted back in first); after a
+// wait for busy pages (locked, under writeback, being migrated by another
+// thread or collapsed into a huge page), doubling from 1 ms. Not retried: a
+// target out of memory, and a page the kernel reported moved that is
+// elsewhere (a huge page whose subpages target different nodes), which would
+// not settle.
+constexpr int kMoveAttempts = 11;
+
+void wait_before_attempt(int attempt) {
+  timespec pause = {0, (1L << (attempt - 2)) * 1000000L};
+  nanosleep(&pause, nullptr);
+}
+
+void count_whole_huge_pages(const ChunkMove& move) {
+  if (!move.stats) return;
+  for (uint32_t first : move.whole_huge_pages) move.stats->huge_pages += move.status[first] == move.nodes[0];
+}
+
+// Moves one chunk; its statuses tell where each page is afterwards, read back
+// from the kernel: the kernel's own statuses can be incomplete (see kUnset)
+// or stale (a huge page moves as a whole; NUMA balancing moves pages too).
+int move_chunk(ChunkMove& move) {
+  bool busy = false;
+  for (int attempt_number = 1;; attempt_number++) {
+    if (busy) wait_before_attempt(attempt_number);
+    if (int err = attempt(move, attempt_number == 1)) return err;
+    if (all_on_target(move)) break;
+    if (int err = read_back(move)) return err;
+    Verdict verdict = classify(move);
+    busy = verdict.held || verdict.in_flux;
+    // A page another thread is migrating reads as absent for a moment.
+    if (!busy && !verdict.hidden && attempt_number < kMoveAttempts) {
+      int in_flux = pages_in_flux(move.chunk, move.where.data());
+      if (in_flux < 0) return in_flux;
+      busy = in_flux > 0;
+    }
+    if (!(busy || verdict.hidden) || attempt_number == kMoveAttempts) break;
+  }
+  count_whole_huge_pages(move);
+  return 0;
+}
+
+// Moves page i to targets[i] (or every page to `node` when targets is null),
+// a chunk at a time. before[i], or null: its status from query_nodes just
+// before (a page present then and absent after the move is in flux, and
+// looked at again).
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before, int32_t* status,
+                  MoveStats* stats) try {
+  thread_local ChunkMove move;
+  move.flags = flags;
+  move.stats = stats;
+  for (size_t first = 0; first < span.count; first += kChunkPages) {
+    move.chunk = chunk_of(span, first);
+    const size_t count = move.chunk.count;
+    fill_addresses(move.chunk, kept_array(move.addresses, count));
+    int32_t* nodes = kept_array(move.nodes, count);
+    if (targets)
+      std::copy(targets + first, targets + first + count, nodes);
+    else
+      std::fill(nodes, nodes + count, node);
+    move.one_target = !targets || std::all_of(nodes, nodes + count, [&](int32_t to) { return to == nodes[0]; });
+    move.before = before ? before + first : nullptr;
+    move.status = status + first;
+    kept_array(move.where, count);
+    if (int err = move_chunk(move)) return err;
+  }
+  return 0;
+} catch (const std::bad_alloc&) {
+  return -ENOMEM;
 }
 
 MigrationCounts count(const Migration& request, const int32_t* before, const int32_t* after) {

@@ -1,12 +1,13 @@
-// A whole migration of a range: optional prefault, optionally where the pages
-// were, the move itself, how it ended for each page and how long it took.
+// Moving a range's pages to nodes (move_pages): a whole migration with its
+// optional prefault and query before, each chunk's move read back from the
+// kernel, and the pages left behind offered again.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <vector>
 
-#include "pages.h"
+#include "query.h"
 
 namespace numa {
 
@@ -30,16 +31,24 @@ struct MigrationCounts {
   std::map<int32_t, size_t> failed;  // elsewhere afterwards, by final status
 };
 
+// How the truth about a move was established.
+struct MoveStats : QueryStats {
+  // Huge pages a move found mapped whole before and after it: moved by one
+  // address each, the status of that address standing for all their pages.
+  size_t huge_pages = 0;
+};
+
 struct MigrationOutcome {
   int error = 0;                  // 0 or a negative errno
   const char* syscall = nullptr;  // the call that failed
   uint64_t elapsed_ns = 0;
-  QueryStats stats;  // over the queries before and after the move
+  MoveStats stats;  // over the queries before and after the move
   MigrationCounts counts;  // with one target (targets empty)
 };
 
-// after[i]: where page i is after the move, or why it is not on its target
-// (see move_to_nodes); span.count entries.
+// after[i]: where page i is after the move (read back from the kernel), or a
+// negative errno: kNotPresent, or the kernel's reason for a page left on
+// another node; span.count entries.
 MigrationOutcome migrate(const Migration& request, int32_t* after);
 
 }  // namespace numa
