@@ -193,9 +193,9 @@ t.test('memory-less and CPU-less nodes', async (t) => {
   // The same answer from every function, whatever the kernel would say for each.
   const noMemory = { name: 'NumaError', code: 'ENODEV', message: new RegExp(`node ${memoryLess.id} has no memory`) };
   t.throws(() => migrateBufferSync(buffer, memoryLess.id), noMemory);
-  t.throws(() => setThreadPolicy({ mode: 'preferred', nodes: [memoryLess.id] }), { ...noMemory, syscall: 'set_mempolicy' });
+  t.throws(() => setThreadPolicy({ mode: 'preferred', nodes: [memoryLess.id] }), noMemory);
   t.equal(threadPolicy().mode, 'default', 'the thread policy is unchanged');
-  t.throws(() => bindBuffer(buffer, { mode: 'preferred', nodes: [memoryLess.id], expandToPages: true }), { ...noMemory, syscall: 'mbind' });
+  t.throws(() => bindBuffer(buffer, { mode: 'preferred', nodes: [memoryLess.id], expandToPages: true }), noMemory);
   t.throws(() => allocOnNode(MiB, memoryLess.id), noMemory);
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { env: childEnv() });
   const cli = spawnSync(process.execPath, [path.join(__dirname, '..', 'dist', 'cli', 'main.js'), 'migrate', String(child.pid), '--from', String(nodes[0]), '--to', String(memoryLess.id)], { encoding: 'utf8', env: childEnv() });
@@ -237,7 +237,7 @@ t.test('migrateProcess moves pairs: fromNodes[i] to toNodes[i], a swap included'
   const near = (bytes: number, expected: number) => Math.abs(bytes - expected) <= 8 * MiB;
   if (nodes.length < 3) {
     // Two memory nodes: no spare node to park pages on while they cross.
-    t.throws(() => migrateProcessSync(child.pid!, [a, b], [b, a]), { name: 'RangeError', message: /form a cycle/ });
+    t.throws(() => migrateProcessSync(child.pid!, [a, b], [b, a]), { name: 'NumaError', code: 'EBUSY', message: /form a cycle/ });
     t.ok(near(onNode(a), before.a) && near(onNode(b), before.b), `nothing moved: ${onNode(a)} and ${onNode(b)} bytes`);
     t.equal(process.env.NUMAPLACE_VM_TOPOLOGY === '4node', false, 'the 4node guest has a spare node');
     return;
@@ -294,7 +294,8 @@ t.test('a node outside the cpuset: EACCES from every function, before any call',
   t.match(out.alloc, refused, 'allocOnNode');
   t.match(out.bind, refused, 'bindBuffer');
   t.match(out.policy, refused, 'setThreadPolicy');
-  t.match(out.migrate, { ...refused, syscall: 'move_pages' }, 'migrateBufferSync (the kernel says EACCES, numaplace says why)');
+  t.match(out.migrate, refused, 'migrateBufferSync');
+  t.same([out.alloc, out.bind, out.policy, out.migrate].map((error) => error.syscall), [undefined, undefined, undefined, undefined], 'each refused before its system call');
 });
 
 const SCANNER = '/sys/kernel/debug/sched/numa_balancing';
