@@ -1,11 +1,13 @@
 // The migration engine: a view is split into chunks of whole huge-page-aligned
 // page ranges, which run one after another (sync) or several at a time on the
-// libuv pool (async). Between chunks it reports progress and honours an
-// AbortSignal; a chunk already in the kernel always finishes.
+// libuv pool (async), from one body (lib/sync-async.ts). Between chunks it
+// reports progress and honours an AbortSignal; a chunk already in the kernel
+// always finishes.
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
 import { increment } from './pages';
+import { all, type Body } from './sync-async';
 
 export interface Progress {
   /** Pages spanned by the view. */
@@ -38,11 +40,11 @@ export function alignedChunkPages(chunkPages: number): number {
  * huge page where the span starts, so that every boundary falls between two
  * huge pages and no huge page is split. Without chunkPages: one chunk per
  * lane, up to MAX_DEFAULT_CHUNK_PAGES. Every move_pages call has a fixed cost
- * in the kernel (it first drains every CPU's batches of new pages: ~20 µs a
- * call on the 2-CPU host), so fewer, larger calls are cheaper.
+ * in the kernel (it first drains every CPU's batches of new pages), so fewer,
+ * larger calls are cheaper.
  */
 export function planChunks(view: Uint8Array, chunkPages: number | undefined, lanes = 1): Chunk[] {
-  const { address, start, pages } = native.spanOf(view); // once: a native call costs ~2 µs here
+  const { address, start, pages } = native.spanOf(view); // once: a native call costs more than the arithmetic
   const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(pages / lanes))));
   const pageSize = BigInt(native.pageSize);
   const chunkBytes = BigInt(perChunk) * pageSize;
@@ -68,9 +70,9 @@ export function planChunks(view: Uint8Array, chunkPages: number | undefined, lan
 
 /**
  * One pool thread stays free for fs, dns and crypto work, and one CPU for the
- * event loop (in a 2-CPU guest two chunks in flight delayed it by tens of ms).
+ * event loop (in a 2-CPU guest two chunks in flight delayed it noticeably).
  * A view of one huge page or less gets one lane: a second chunk would only add
- * a move_pages call's fixed cost, and counting this thread's CPUs costs ~1.5 µs.
+ * a move_pages call's fixed cost, and counting this thread's CPUs is a system call.
  */
 export function defaultConcurrency(viewBytes: number): number {
   if (viewBytes <= Math.max(native.hugePageSize, native.pageSize)) return 1;
@@ -78,19 +80,8 @@ export function defaultConcurrency(viewBytes: number): number {
   return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }
 
-/** What the chunks done so far add up to: per-page statuses only when asked for. */
-export interface MigrationTotals {
-  onNode: number;
-  /** Only when the chunks counted moved pages (a query before each move). */
-  moved?: number;
-  notPresent: number;
-  /** Pages elsewhere after the move, by final status (a node id or a negative errno). */
-  failed: Map<number, number>;
-  hidden: number;
-  hugePages: number;
-  elapsedNs: number;
-  status?: Int32Array;
-}
+/** What the chunks done so far add up to: the native result's fields, `failed` keyed by final status. */
+export type MigrationTotals = Omit<NativeMigrateResult, 'failed'> & { failed: Map<number, number> };
 
 /** The results of the chunks done so far: counts summed, statuses (when wanted) placed over the span. */
 export class Assembly {
@@ -137,12 +128,12 @@ export class Assembly {
 
   /** The results of the finished chunks only, as if the view were just those pages. */
   finishedResult(elapsedNs: number): MigrationTotals {
-    const all = this.status;
-    if (!all) return this.result(elapsedNs);
+    const whole = this.status;
+    if (!whole) return this.result(elapsedNs);
     const picked = new Int32Array(this.done);
     let offset = 0;
     for (const chunk of [...this.finished].sort((a, b) => a.firstPage - b.firstPage)) {
-      picked.set(all.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+      picked.set(whole.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
       offset += chunk.pages;
     }
     return { ...this.result(elapsedNs), status: picked };
@@ -168,38 +159,24 @@ export class Aborted {
   constructor(readonly assembly: Assembly, readonly reason: unknown) {}
 }
 
-/** Runs every chunk on the calling thread in order. */
-export function runChunksSync(chunks: Chunk[], assembly: Assembly, run: (chunk: Chunk) => NativeMigrateResult, options: RunOptions): void {
-  for (const chunk of chunks) {
-    if (options.signal?.aborted) throw new Aborted(assembly, options.signal.reason);
-    // onProgress may have transferred or resized the buffer.
-    checkMemory(options);
-    assembly.add(chunk, run(chunk));
-    options.onProgress?.({ pages: assembly.pages, done: assembly.done });
-  }
-}
-
 /**
- * Runs the chunks with up to `concurrency` in flight on the libuv pool. On an
- * error or an abort no new chunk starts; the ones in flight finish first. The
- * memory is checked before each chunk and after it: the caller can give it
- * away (transfer or resize the buffer) while the move runs.
+ * Runs the chunks, up to `concurrency` at once: the Promise form on the libuv
+ * pool, the synchronous one (one lane) in order on the calling thread. `move`
+ * is the body of one chunk's move. On an error or an abort no new chunk
+ * starts; the ones in flight finish first. The memory is checked before each
+ * chunk and after it: the caller can give it away (transfer or resize the
+ * buffer) while the move runs, or in onProgress.
  */
-export async function runChunks(
-  chunks: Chunk[],
-  assembly: Assembly,
-  run: (chunk: Chunk) => Promise<NativeMigrateResult>,
-  options: RunOptions,
-): Promise<void> {
+export function* runChunks(chunks: Chunk[], assembly: Assembly, move: (chunk: Chunk) => Body<NativeMigrateResult>, options: RunOptions): Body<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const stopped = () => failure !== undefined || options.signal?.aborted === true;
-  const lane = async () => {
+  function* lane(): Body<void> {
     while (next < chunks.length && !stopped()) {
       const chunk = chunks[next++];
       try {
         checkMemory(options);
-        const result = await run(chunk);
+        const result = yield* move(chunk);
         // Given away while this chunk ran: its result may describe someone else's memory.
         checkMemory(options);
         assembly.add(chunk, result);
@@ -208,8 +185,8 @@ export async function runChunks(
         failure ??= { error };
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, chunks.length) }, lane));
+  }
+  yield all(Array.from({ length: Math.min(options.concurrency, chunks.length) }, lane));
   if (failure) throw failure.error;
   if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
 }

@@ -1,19 +1,8 @@
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import type { NativeMigrateResult } from '../types/binding';
+import type { NativeMigrateResult, NativeMoveOptions } from '../types/binding';
 import { native } from './binding';
-import {
-  Aborted,
-  Assembly,
-  type Chunk,
-  defaultConcurrency,
-  type MigrationTotals,
-  planChunks,
-  type Progress,
-  runChunks,
-  runChunksSync,
-  type RunOptions,
-} from './engine';
+import { Aborted, Assembly, type Chunk, defaultConcurrency, type MigrationTotals, planChunks, type Progress, runChunks, type RunOptions } from './engine';
 import {
   booleanOption,
   byteView,
@@ -26,10 +15,10 @@ import {
   positiveIntegerOption,
   signalOption,
 } from './checks';
-import { callNative, callNativeAsync, NumaError, translate } from './errors';
-import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
+import { callNative, NumaError, translate } from './errors';
 import { increment, PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
+import { type Body, type Both, perform, runAsync, runSync } from './sync-async';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -136,10 +125,8 @@ interface Request {
   /** The view's length when the call began: the buffer is measured once. */
   byteLength: number;
   node: number;
-  flags: number;
-  prefault: boolean;
-  countMoved: boolean;
-  wantStatus: boolean;
+  /** What the addon is asked for every chunk. */
+  options: NativeMoveOptions;
   chunks: Chunk[];
   concurrency: number;
   onProgress?: (progress: Progress) => void;
@@ -160,21 +147,20 @@ function migrationRequest(
   if (!parallel) noConcurrency(concurrency, fn);
   const givenLanes = parallel && concurrency !== undefined ? positiveIntegerOption(concurrency, fn, 'concurrency', 1) : undefined;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
-  const all = booleanOption(moveAll, fn, 'moveAll');
-  const checked = {
-    flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+  const nativeOptions: NativeMoveOptions = {
+    moveAll: booleanOption(moveAll, fn, 'moveAll'),
     prefault: booleanOption(prefault, fn, 'prefault'),
     countMoved: booleanOption(countMoved, fn, 'countMoved'),
-    wantStatus: booleanOption(status, fn, 'status'),
-    onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
-    signal: signalOption(signal, fn),
+    status: booleanOption(status, fn, 'status'),
   };
-  if (all) requireMoveAll(fn);
+  const progress = functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress');
+  const stop = signalOption(signal, fn);
+  if (nativeOptions.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, [target]);
   const context = () => `for a view of ${view.byteLength} bytes`;
   const lanes = parallel ? (givenLanes ?? callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
   const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
-  return { fn, view, byteLength: view.byteLength, node: target, ...checked, chunks, concurrency: lanes };
+  return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop };
 }
 
 // Every option key of migrateBufferSync; migrateBuffer also takes `concurrency`.
@@ -221,7 +207,7 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
   for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
   const { onNode, notPresent, hidden, hugePages, status, elapsedNs } = totals;
   // No chunk (an empty view) counted nothing moved, but was asked to.
-  const moved = totals.moved ?? (request.countMoved ? 0 : undefined);
+  const moved = totals.moved ?? (request.options.countMoved ? 0 : undefined);
   return {
     node: request.node,
     pages,
@@ -255,6 +241,34 @@ function runOptions(request: Request): RunOptions {
   return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal, memoryGone: () => memoryGone(request) };
 }
 
+/** A call of an export pair, in the form the driver picks, with a kernel error told as the public function `fn`'s. */
+function* nativeCall<T>(fn: string, context: string, call: Both<T>): Body<T> {
+  try {
+    return yield* perform(call);
+  } catch (error) {
+    throw translate(error, fn, context);
+  }
+}
+
+/** migrateBuffer() and migrateBufferSync(): the one body of both. */
+function* migration(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined, parallel: boolean): Body<MigrationReport> {
+  const request = migrationRequest(fn, view, node, options, parallel);
+  const started = process.hrtime.bigint();
+  const assembly = Assembly.forChunks(request.chunks, request.options.status === true);
+  const context = `for a view of ${request.byteLength} bytes`;
+  const move = (chunk: Chunk) =>
+    nativeCall(fn, context, {
+      sync: () => native.migrate(chunk.view, request.node, request.options),
+      async: () => native.migrateAsync(chunk.view, request.node, request.options),
+    });
+  try {
+    yield* runChunks(request.chunks, assembly, move, runOptions(request));
+  } catch (error) {
+    rethrowChunkError(request, assembly, started, error);
+  }
+  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+}
+
 /**
  * Moves the pages spanned by `view` to `node` on the libuv pool, in chunks of
  * `chunkPages` with up to `concurrency` at once; the event loop keeps running.
@@ -269,19 +283,8 @@ function runOptions(request: Request): RunOptions {
  * const report = await migrateBuffer(buffer, 1);
  * console.log(report.onNode, report.failed); // pages on node 1, Map { code => pages } left behind
  */
-export async function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  const request = migrationRequest('migrateBuffer', view, node, options, true);
-  const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
-  const context = `for a view of ${request.byteLength} bytes`;
-  const move = (chunk: Chunk) =>
-    callNativeAsync(request.fn, context, () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
-  try {
-    await runChunks(request.chunks, assembly, move, runOptions(request));
-  } catch (error) {
-    rethrowChunkError(request, assembly, started, error);
-  }
-  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+export function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
+  return runAsync(migration('migrateBuffer', view, node, options, true));
 }
 
 /**
@@ -296,19 +299,7 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
  * const { moved, alreadyOnNode } = migrateBufferSync(buffer, 1, { countMoved: true });
  */
 export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
-  const fn = 'migrateBufferSync';
-  const request = migrationRequest(fn, view, node, options, false);
-  const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
-  const context = `for a view of ${request.byteLength} bytes`;
-  const move = (chunk: Chunk) =>
-    callNative(fn, context, () => native.migrate(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
-  try {
-    runChunksSync(request.chunks, assembly, move, runOptions(request));
-  } catch (error) {
-    rethrowChunkError(request, assembly, started, error);
-  }
-  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+  return runSync(migration('migrateBufferSync', view, node, options, false));
 }
 
 export interface MovePagesOptions {
@@ -316,15 +307,21 @@ export interface MovePagesOptions {
   moveAll?: boolean;
 }
 
-function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options: MovePagesOptions | undefined) {
+/** movePages() and movePagesSync(): the one body of both. */
+function* pageMoves(fn: string, value: MemoryView, nodes: Int32Array, options: MovePagesOptions | undefined): Body<Int32Array> {
   const view = byteView(value, fn);
-  const { pages } = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
+  const context = `for a view of ${view.byteLength} bytes`;
+  const { pages } = callNative(fn, context, () => native.spanOf(view));
   const targets = pageTargetsArgument(nodes, fn, pages);
   const { moveAll } = optionsArgument(options, fn, ['moveAll']);
-  const all = booleanOption(moveAll, fn, 'moveAll');
-  if (all) requireMoveAll(fn);
+  const checked: NativeMoveOptions = { moveAll: booleanOption(moveAll, fn, 'moveAll') };
+  if (checked.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, new Set(targets));
-  return { view, targets, flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
+  const moved = yield* nativeCall(fn, context, {
+    sync: () => native.movePages(view, targets, checked),
+    async: () => native.movePagesAsync(view, targets, checked),
+  });
+  return perPageStatus(moved);
 }
 
 /** Per-page targets always come back with their statuses. */
@@ -346,12 +343,8 @@ function perPageStatus(result: NativeMigrateResult): Int32Array {
  * const targets = Int32Array.from(pageNodes(buffer), (_, page) => page % 2); // interleave by hand
  * const status = await movePages(buffer, targets);
  */
-export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
-  const request = movePagesRequest('movePages', view, targets, options);
-  const moved = await callNativeAsync('movePages', `for a view of ${request.view.byteLength} bytes`, () =>
-    native.migrateAsync(request.view, request.targets, request.flags, false, false, true),
-  );
-  return perPageStatus(moved);
+export function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
+  return runAsync(pageMoves('movePages', view, targets, options));
 }
 
 /**
@@ -366,9 +359,5 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
  * const status = movePagesSync(buffer, new Int32Array(pageNodes(buffer).length).fill(1));
  */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
-  const request = movePagesRequest('movePagesSync', view, targets, options);
-  const moved = callNative('movePagesSync', `for a view of ${request.view.byteLength} bytes`, () =>
-    native.migrate(request.view, request.targets, request.flags, false, false, true),
-  );
-  return perPageStatus(moved);
+  return runSync(pageMoves('movePagesSync', view, targets, options));
 }

@@ -144,10 +144,23 @@ numa::HugePages Args::huge_pages(size_t index, const char* name) const {
   range_error(name, "'system', 'wanted' or 'unwanted'");
 }
 
-int Args::move_flags(size_t index, const char* name) const {
-  int flags = int(integer(index, name, MPOL_MF_MOVE_ALL));
-  if (flags != MPOL_MF_MOVE && flags != MPOL_MF_MOVE_ALL) range_error(name, "MPOL_MF_MOVE or MPOL_MF_MOVE_ALL");
-  return flags;
+// One Node-API call for a boolean; undefined, its default, costs a second.
+bool Args::optional_flag(const Napi::Object& options, const char* key) const {
+  Napi::Value value = options.Get(key);
+  bool flag = false;
+  if (napi_get_value_bool(info_.Env(), value, &flag) == napi_ok || value.IsUndefined()) return flag;
+  type_error(("options." + std::string(key)).c_str(), "a boolean or undefined");
+}
+
+MigrationOptions Args::migration_options(size_t index) const {
+  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status? }");
+  Napi::Object object = info_[index].As<Napi::Object>();
+  MigrationOptions options;
+  options.move.move_all = optional_flag(object, "moveAll");
+  options.move.prefault = optional_flag(object, "prefault");
+  options.move.count_moved = optional_flag(object, "countMoved");
+  options.status = optional_flag(object, "status");
+  return options;
 }
 
 numa::PageSpan span_of_view(Bytes view) {

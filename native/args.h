@@ -11,8 +11,9 @@
 #include <vector>
 
 #include "numa/alloc.h"
-#include "numa/span.h"
+#include "numa/migrate.h"
 #include "numa/policy.h"
+#include "numa/span.h"
 
 namespace glue {
 
@@ -20,6 +21,12 @@ namespace glue {
 struct Bytes {
   uint8_t* data;
   size_t length;
+};
+
+// The options object of a migration export.
+struct MigrationOptions {
+  numa::MoveOptions move;
+  bool status = false;  // the per-page statuses wanted back
 };
 
 class Args {
@@ -46,15 +53,16 @@ class Args {
   numa::Policy policy(size_t index) const;
   // 'system', 'wanted' or 'unwanted'.
   numa::HugePages huge_pages(size_t index, const char* name) const;
-  // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL.
-  int move_flags(size_t index, const char* name) const;
-  bool is_number(size_t index) const { return info_[index].IsNumber(); }
+  // { moveAll, prefault, countMoved, status }, each optional (false when undefined).
+  MigrationOptions migration_options(size_t index) const;
 
  private:
   [[noreturn]] void type_error(const char* name, const char* expected) const;
   [[noreturn]] void range_error(const char* name, const char* expected) const;
   uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max) const;
   double number(const Napi::Value& value, const char* name) const;
+  // options[key]: a boolean, or undefined for false.
+  bool optional_flag(const Napi::Object& options, const char* key) const;
   numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
 
   const Napi::CallbackInfo& info_;

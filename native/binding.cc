@@ -17,6 +17,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("prefault", glue::prefault);
   add("migrate", glue::migrate);
   add("migrateAsync", glue::migrate_async);
+  add("movePages", glue::move_pages);
+  add("movePagesAsync", glue::move_pages_async);
   add("bindRange", glue::bind_range);
   add("rangePolicy", glue::range_policy);
   add("nodeOfAddress", glue::node_of_address);

@@ -13,6 +13,8 @@ Napi::Value prefault(const Napi::CallbackInfo& info);
 // migrate.cc
 Napi::Value migrate(const Napi::CallbackInfo& info);
 Napi::Value migrate_async(const Napi::CallbackInfo& info);
+Napi::Value move_pages(const Napi::CallbackInfo& info);
+Napi::Value move_pages_async(const Napi::CallbackInfo& info);
 // policy.cc
 Napi::Value bind_range(const Napi::CallbackInfo& info);
 Napi::Value range_policy(const Napi::CallbackInfo& info);

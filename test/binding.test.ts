@@ -16,6 +16,8 @@ const declared: Record<keyof NativeBinding, true> = {
   prefault: true,
   migrate: true,
   migrateAsync: true,
+  movePages: true,
+  movePagesAsync: true,
   bindRange: true,
   rangePolicy: true,
   nodeOfAddress: true,
@@ -48,8 +50,10 @@ const valid: Record<Exports, [string, unknown][]> = {
   pageQuery: [['scratch', new Int32Array(4)], ['counts', new Float64Array(2)]],
   spanOf: [['view', bytes]],
   prefault: [['view', bytes]],
-  migrate: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
-  migrateAsync: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
+  migrate: [['view', bytes], ['node', 0], ['options', {}]],
+  migrateAsync: [['view', bytes], ['node', 0], ['options', {}]],
+  movePages: [['view', bytes], ['targets', new Int32Array(native.spanOf(bytes).pages)], ['options', {}]],
+  movePagesAsync: [['view', bytes], ['targets', new Int32Array(native.spanOf(bytes).pages)], ['options', {}]],
   bindRange: [['view', bytes], ['policy', policy], ['moveFlags', 0]],
   rangePolicy: [['view', bytes]],
   nodeOfAddress: [['view', bytes]],
@@ -67,8 +71,7 @@ const valid: Record<Exports, [string, unknown][]> = {
 
 // A wrong value of the right type for the arguments that have a range.
 const outOfRange: Record<string, unknown> = {
-  target: -1,
-  flags: 3,
+  targets: new Int32Array(native.spanOf(bytes).pages + 3),
   moveFlags: 8,
   node: 0.5,
   pid: -1,
@@ -95,6 +98,16 @@ t.test('every native export names itself and the argument it rejects', async (t)
       if (!(argument in outOfRange) || outOfRange[argument] === undefined) return;
       values[index] = outOfRange[argument];
       t.throws(() => call(name, values), { name: 'RangeError', message: new RegExp(`^${name}: ${argument}(\\.\\w+|\\[\\])? must be `) }, `${name}: ${argument} out of range`);
+    });
+  }
+});
+
+t.test('migration options are read field by field, each optional', async (t) => {
+  for (const key of ['moveAll', 'prefault', 'countMoved', 'status']) {
+    t.throws(() => native.migrate(bytes, 0, { [key]: 1 }), { name: 'TypeError', message: new RegExp(`^migrate: options\\.${key} must be a boolean`) });
+    t.throws(() => native.movePages(bytes, new Int32Array(native.spanOf(bytes).pages), { [key]: 'yes' }), {
+      name: 'TypeError',
+      message: new RegExp(`^movePages: options\\.${key} must be a boolean`),
     });
   }
 });
@@ -126,8 +139,10 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const longer = queryPages(new Uint8Array(5 * native.pageSize));
   t.ok(longer instanceof Int32Array && longer.length >= 5, 'a longer span gets a new array');
   t.equal(counts[1], longer?.length, 'and its page count');
-  const pages = native.spanOf(bytes).pages;
-  t.throws(() => native.migrate(bytes, new Int32Array(pages + 3), 2, false, false, true), { name: 'RangeError', message: /^migrate: target must be an Int32Array of \d+ elements, one per page/ });
+  t.throws(() => native.movePages(bytes, new Int32Array(native.spanOf(bytes).pages + 3), {}), {
+    name: 'RangeError',
+    message: /^movePages: targets must be an Int32Array of \d+ elements, one per page/,
+  });
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });

@@ -102,7 +102,7 @@ t.test('a resizable buffer shrunk during a migration: measured once, its report 
 t.test('the raw addon: a detached view under migrateAsync, detached query arrays', async (t) => {
   const view = new Uint8Array(filledBuffer(BYTES));
   const node = pageNodes(view)[0];
-  const moving = native.migrateAsync(view, node, 2, false, false, false);
+  const moving = native.migrateAsync(view, node, {});
   structuredClone(view.buffer, { transfer: [view.buffer] });
   await t.rejects(moving, { code: 'EFAULT', errno: -14, syscall: 'move_pages' });
 

@@ -4,8 +4,21 @@
 // test/binding.test.ts checks that the addon exports exactly these members.
 
 
+/** What every migration export takes: one options object, each field optional (false when left out). */
+export interface NativeMoveOptions {
+  /** MPOL_MF_MOVE_ALL rather than MPOL_MF_MOVE: also pages shared with other processes. */
+  moveAll?: boolean;
+  /** Give never-written pages a page of their own first (MADV_POPULATE_WRITE). */
+  prefault?: boolean;
+  /** Query every page before the move, to tell moved pages from pages already on their target. */
+  countMoved?: boolean;
+  /** Return the per-page statuses (always returned for per-page targets). */
+  status?: boolean;
+}
+
+/** The one result of every migration export; a page counts as on its node when it is on its target. */
 export interface NativeMigrateResult {
-  /** Pages on the target node after the move (read back); 0 for per-page targets. */
+  /** Pages on their target after the move (read back). */
   onNode: number;
   /** Of those, pages that were elsewhere before: only when countMoved queried them first. */
   moved?: number;
@@ -14,10 +27,10 @@ export interface NativeMigrateResult {
   /** Pages elsewhere after the move, by their final status (a node id or a negative errno). */
   failed: Record<string, number>;
   hidden: number;
-  /** Huge pages on the target after the move, each moved by one address (the target a node id only). */
+  /** Huge pages on the target after the move, each moved by one address (one target for every page). */
   hugePages: number;
   elapsedNs: number;
-  /** Where each page is after the move (read back), or a negative errno: with wantStatus or per-page targets. */
+  /** Where each page is after the move (read back), or a negative errno: with status or per-page targets. */
   status?: Int32Array;
 }
 
@@ -59,16 +72,12 @@ export interface NativeBinding {
   /** The whole pages a view touches: the view's address, the first page's, how many pages. */
   spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
-  /** flags: MPOL_MF_MOVE (2) or MPOL_MF_MOVE_ALL (4). */
-  migrate(view: Uint8Array, target: number | Int32Array, flags: number, prefault: boolean, countMoved: boolean, wantStatus: boolean): NativeMigrateResult;
-  migrateAsync(
-    view: Uint8Array,
-    target: number | Int32Array,
-    flags: number,
-    prefault: boolean,
-    countMoved: boolean,
-    wantStatus: boolean,
-  ): Promise<NativeMigrateResult>;
+  /** Moves every page of the view to `node`. */
+  migrate(view: Uint8Array, node: number, options: NativeMoveOptions): NativeMigrateResult;
+  migrateAsync(view: Uint8Array, node: number, options: NativeMoveOptions): Promise<NativeMigrateResult>;
+  /** Moves page i of the view's span to targets[i] (one entry per page); the result always has `status`. */
+  movePages(view: Uint8Array, targets: Int32Array, options: NativeMoveOptions): NativeMigrateResult;
+  movePagesAsync(view: Uint8Array, targets: Int32Array, options: NativeMoveOptions): Promise<NativeMigrateResult>;
   /** mbind on the view's whole pages; moveFlags: MPOL_MF_STRICT | MOVE | MOVE_ALL. */
   bindRange(view: Uint8Array, policy: NativePolicy, moveFlags: number): void;
   /** get_mempolicy(MPOL_F_ADDR) for the view's first page. */

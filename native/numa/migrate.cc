@@ -311,17 +311,23 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, co
 
 MigrationCounts count(const Migration& request, const int32_t* before, const int32_t* after) {
   MigrationCounts counts;
-  const int32_t* end = after + request.span.count;
-  // The common outcome, every page on the node, in one pass the compiler vectorises.
-  counts.on_node = size_t(std::count(after, end, request.node));
-  for (size_t i = 0; before && i < request.span.count; i++)
-    counts.moved += after[i] == request.node && before[i] != request.node;
-  if (counts.on_node == request.span.count) return counts;
-  for (const int32_t* page = after; page < end; page++) {
-    if (*page == kNotPresent)
+  const size_t pages = request.span.count;
+  const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
+  auto target = [&](size_t i) { return targets ? targets[i] : request.node; };
+  // The common outcome, every page on one node and none to compare with before, in one pass the compiler vectorises.
+  if (!targets && !before && size_t(std::count(after, after + pages, request.node)) == pages) {
+    counts.on_node = pages;
+    return counts;
+  }
+  for (size_t i = 0; i < pages; i++) {
+    if (after[i] == target(i)) {
+      counts.on_node++;
+      counts.moved += before && before[i] != after[i];
+    } else if (after[i] == kNotPresent) {
       counts.not_present++;
-    else if (*page != request.node)
-      counts.failed[*page]++;
+    } else {
+      counts.failed[after[i]]++;
+    }
   }
   return counts;
 }
@@ -337,11 +343,12 @@ MigrationOutcome migrate(const Migration& request, int32_t* after) try {
     outcome.elapsed_ns = monotonic_ns() - started;
     return outcome;
   };
-  if (request.prefault) {
+  const MoveOptions& options = request.options;
+  if (options.prefault) {
     if (int err = prefault_write(request.span)) return fail(err, "madvise");
   }
   std::vector<int32_t> before;
-  if (request.count_moved) {
+  if (options.count_moved) {
     // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
     before.resize(request.span.count);
     if (int err = query_nodes(request.span, before.data(), &outcome.stats, HiddenPages::kReveal))
@@ -349,9 +356,10 @@ MigrationOutcome migrate(const Migration& request, int32_t* after) try {
   }
   const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
   const int32_t* was = before.empty() ? nullptr : before.data();
-  if (int err = move_to_nodes(request.span, targets, request.node, request.flags, was, after, &outcome.stats))
+  int flags = options.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
+  if (int err = move_to_nodes(request.span, targets, request.node, flags, was, after, &outcome.stats))
     return fail(err, "move_pages");
-  if (!targets) outcome.counts = count(request, was, after);
+  outcome.counts = count(request, was, after);
   outcome.elapsed_ns = monotonic_ns() - started;
   return outcome;
 } catch (const std::bad_alloc&) {

@@ -11,21 +11,26 @@
 
 namespace numa {
 
-struct Migration {
-  PageSpan span{};
-  std::vector<int32_t> targets;  // one node per page, or empty to use `node`
-  int node = 0;
-  int flags = 0;  // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL
-  bool prefault = false;
+// What a caller may ask of a migration, the same for every chunk of it.
+struct MoveOptions {
+  bool move_all = false;  // also pages shared with other processes (MPOL_MF_MOVE_ALL)
+  bool prefault = false;  // give never-written pages a page of their own first
   // Query every page before the move, to tell moved pages from pages already
   // on the target: the kernel's answer is the same for both. Costs a second
   // walk of the range, about as long as a same-node move.
   bool count_moved = false;
 };
 
-// How a move to one node ended, page by page, read back from the kernel.
+struct Migration {
+  PageSpan span{};
+  std::vector<int32_t> targets;  // one node per page, or empty to use `node`
+  int node = 0;
+  MoveOptions options;
+};
+
+// How a move ended, page by page, read back from the kernel.
 struct MigrationCounts {
-  size_t on_node = 0;      // on the target afterwards
+  size_t on_node = 0;      // on their target afterwards
   size_t moved = 0;        // of those, elsewhere before (count_moved only)
   size_t not_present = 0;  // no page of its own (never written, or the zero page)
   std::map<int32_t, size_t> failed;  // elsewhere afterwards, by final status
@@ -43,7 +48,7 @@ struct MigrationOutcome {
   const char* syscall = nullptr;  // the call that failed
   uint64_t elapsed_ns = 0;
   MoveStats stats;  // over the queries before and after the move
-  MigrationCounts counts;  // with one target (targets empty)
+  MigrationCounts counts;
 };
 
 // after[i]: where page i is after the move (read back from the kernel), or a
