@@ -250,6 +250,15 @@ export function positiveIntegerOption(value: unknown, fn: string, name: string, 
   return value;
 }
 
+/** An optional integer option from 0 to `max` (a count that may be none, or a delay); `fallback` when undefined. */
+export function boundedIntegerOption(value: unknown, fn: string, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const expected = `an integer from 0 to ${max}`;
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, expected, value);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRange(fn, `options.${name}`, expected, value);
+  return value;
+}
+
 /** An optional byte count that may be 0 (a threshold, not an allocation); 0 when undefined. */
 export function byteCountOption(value: unknown, fn: string, name: string): number {
   if (value === undefined) return 0;

@@ -6,7 +6,6 @@
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
-import { increment } from './pages';
 import { all, type Body } from './sync-async';
 
 export interface Progress {
@@ -80,10 +79,13 @@ export function defaultConcurrency(viewBytes: number): number {
   return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }
 
-/** What the chunks done so far add up to: the native result's fields, `failed` keyed by final status. */
-export type MigrationTotals = Omit<NativeMigrateResult, 'failed'> & { failed: Map<number, number> };
+/** What the chunks done so far add up to: the native result's fields, `failed` over the whole span. */
+export type MigrationTotals = Omit<NativeMigrateResult, 'failed'> & {
+  /** The pages elsewhere after the move, by final status: their indexes in the span, ascending. */
+  failed: Map<number, number[]>;
+};
 
-/** The results of the chunks done so far: counts summed, statuses (when wanted) placed over the span. */
+/** The results of the chunks done so far: counts summed, statuses (when wanted) and failed pages placed over the span. */
 export class Assembly {
   static forChunks(chunks: Chunk[], wantStatus: boolean): Assembly {
     return new Assembly(
@@ -96,11 +98,11 @@ export class Assembly {
   onNode = 0;
   moved: number | undefined;
   notPresent = 0;
-  readonly failed = new Map<number, number>();
   hidden = 0;
   hugePages = 0;
+  calls = 0;
   done = 0;
-  private readonly finished: Chunk[] = [];
+  private readonly finished: { chunk: Chunk; failed: NativeMigrateResult['failed'] }[] = [];
 
   constructor(
     readonly pages: number,
@@ -113,30 +115,40 @@ export class Assembly {
     this.onNode += result.onNode;
     if (result.moved !== undefined) this.moved = (this.moved ?? 0) + result.moved;
     this.notPresent += result.notPresent;
-    for (const [status, pages] of Object.entries(result.failed)) increment(this.failed, Number(status), pages);
     this.hidden += result.hidden;
     this.hugePages += result.hugePages;
+    this.calls += result.calls;
     if (this.status && result.status) this.status.set(result.status, chunk.firstPage);
     this.done += chunk.pages;
-    this.finished.push(chunk);
+    this.finished.push({ chunk, failed: result.failed });
   }
 
   result(elapsedNs: number): MigrationTotals {
-    const { onNode, moved, notPresent, failed, hidden, hugePages, status } = this;
-    return { onNode, moved, notPresent, failed, hidden, hugePages, elapsedNs, status };
+    return this.totals(elapsedNs, false);
   }
 
   /** The results of the finished chunks only, as if the view were just those pages. */
   finishedResult(elapsedNs: number): MigrationTotals {
-    const whole = this.status;
-    if (!whole) return this.result(elapsedNs);
-    const picked = new Int32Array(this.done);
+    return this.totals(elapsedNs, true);
+  }
+
+  /** The finished chunks in span order, their pages numbered in the span or, `finishedOnly`, among theirs. */
+  private totals(elapsedNs: number, finishedOnly: boolean): MigrationTotals {
+    const { onNode, moved, notPresent, hidden, hugePages, calls, status } = this;
+    const failed = new Map<number, number[]>();
+    const picked = finishedOnly && status ? new Int32Array(this.done) : undefined;
     let offset = 0;
-    for (const chunk of [...this.finished].sort((a, b) => a.firstPage - b.firstPage)) {
-      picked.set(whole.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+    for (const { chunk, failed: chunkFailed } of [...this.finished].sort((a, b) => a.chunk.firstPage - b.chunk.firstPage)) {
+      const first = finishedOnly ? offset : chunk.firstPage;
+      picked?.set(status!.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+      for (const [code, indexes] of Object.entries(chunkFailed)) {
+        const pages = failed.get(Number(code)) ?? [];
+        for (const index of indexes) pages.push(first + index);
+        failed.set(Number(code), pages);
+      }
       offset += chunk.pages;
     }
-    return { ...this.result(elapsedNs), status: picked };
+    return { onNode, moved, notPresent, failed, hidden, hugePages, calls, elapsedNs, status: picked ?? status };
   }
 }
 

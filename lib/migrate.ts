@@ -5,6 +5,7 @@ import { native } from './binding';
 import { Aborted, Assembly, type Chunk, defaultConcurrency, type MigrationTotals, planChunks, type Progress, runChunks, type RunOptions } from './engine';
 import {
   booleanOption,
+  boundedIntegerOption,
   byteView,
   functionOption,
   type MemoryView,
@@ -16,7 +17,7 @@ import {
   signalOption,
 } from './checks';
 import { callNative, NumaError, translate } from './errors';
-import { increment, PAGE_HIDDEN } from './pages';
+import { PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
 import { type Body, type Both, perform, runAsync, runSync } from './sync-async';
 
@@ -33,6 +34,16 @@ export interface MigrateOptions {
    * that costs about as much as a move of pages already in place.
    */
   countMoved?: boolean;
+  /**
+   * How often, per chunk, pages the kernel could not move (pinned or held by a pipe or I/O, busy)
+   * are offered again, only they (default 1, at most 1000). The kernel has already retried them
+   * inside its own call, so a page still held is usually held for good: more retries help only
+   * with pages busy for a moment. Pages NUMA balancing hid from the move are faulted back in and
+   * moved again at once whatever this says.
+   */
+  retries?: number;
+  /** Milliseconds to wait before each of those retries (default 0, at most 60000). */
+  retryDelayMs?: number;
   /**
    * Pages per chunk, rounded up to whole transparent huge pages. Chunks are the unit of progress,
    * cancellation and parallel work. Default: the span split evenly over the chunks in flight, at most
@@ -65,8 +76,14 @@ export interface MigrationReport {
   alreadyOnNode?: number;
   /** Pages with no page of their own (never written, or only the zero page); use `prefault` to move them too. */
   notPresent: number;
-  /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …) or NOT_MOVED. */
+  /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …), NOT_MOVED or NODE_UNKNOWN. */
   failed: Map<string, number>;
+  /**
+   * Which pages `failed` counts, by the same codes: their indexes in the span (page 0 holds the
+   * view's first byte; `status[i]` says where page i is), ascending; `failedPages.get(code).length`
+   * is `failed.get(code)`.
+   */
+  failedPages: Map<string, number[]>;
   /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
   hidden: number;
   /**
@@ -80,6 +97,11 @@ export interface MigrationReport {
   status?: Int32Array;
   /** Wall-clock time of the whole migration: prefault, queries and moves of every chunk. */
   elapsedNs: number;
+  /**
+   * move_pages calls that moved pages: one per chunk, and one more for each time pages left
+   * behind were offered again (see `retries`); the queries that read pages back are not counted.
+   */
+  calls: number;
   /** The kernel path that moved the pages: move_pages with a per-page array. */
   method: 'move_pages';
   /** Chunks the span was split into (see `chunkPages`). */
@@ -143,7 +165,7 @@ function migrationRequest(
   const view = fixedLength(byteView(value, fn));
   const target = nodeArgument(node, fn);
   const keys = parallel ? [...MIGRATE_KEYS, 'concurrency'] : MIGRATE_KEYS;
-  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn, keys);
+  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency, retries, retryDelayMs } = optionsArgument(options, fn, keys);
   if (!parallel) noConcurrency(concurrency, fn);
   const givenLanes = parallel && concurrency !== undefined ? positiveIntegerOption(concurrency, fn, 'concurrency', 1) : undefined;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
@@ -152,6 +174,7 @@ function migrationRequest(
     prefault: booleanOption(prefault, fn, 'prefault'),
     countMoved: booleanOption(countMoved, fn, 'countMoved'),
     status: booleanOption(status, fn, 'status'),
+    ...retryOptions(fn, retries, retryDelayMs),
   };
   const progress = functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress');
   const stop = signalOption(signal, fn);
@@ -163,8 +186,19 @@ function migrationRequest(
   return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop };
 }
 
+// The most retries and the longest pause before one (native/args.h has the same limits).
+const MAX_RETRIES = 1000;
+const MAX_RETRY_DELAY_MS = 60000;
+
+function retryOptions(fn: string, retries: unknown, retryDelayMs: unknown): Pick<NativeMoveOptions, 'retries' | 'retryDelayMs'> {
+  return {
+    retries: boundedIntegerOption(retries, fn, 'retries', 1, MAX_RETRIES),
+    retryDelayMs: boundedIntegerOption(retryDelayMs, fn, 'retryDelayMs', 0, MAX_RETRY_DELAY_MS),
+  };
+}
+
 // Every option key of migrateBufferSync; migrateBuffer also takes `concurrency`.
-const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal'];
+const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal', 'retries', 'retryDelayMs'];
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
@@ -203,9 +237,15 @@ function failureCode(status: number): string {
 }
 
 function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
-  const failed = new Map<string, number>();
-  for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
-  const { onNode, notPresent, hidden, hugePages, status, elapsedNs } = totals;
+  const failedPages = new Map<string, number[]>();
+  for (const [status, indexes] of totals.failed) {
+    const code = failureCode(status);
+    const known = failedPages.get(code);
+    // Statuses with one code (nodes other than the target, all NOT_MOVED) merged in page order.
+    failedPages.set(code, known ? [...known, ...indexes].sort((a, b) => a - b) : indexes);
+  }
+  const failed = new Map([...failedPages].map(([code, indexes]) => [code, indexes.length]));
+  const { onNode, notPresent, hidden, hugePages, status, elapsedNs, calls } = totals;
   // No chunk (an empty view) counted nothing moved, but was asked to.
   const moved = totals.moved ?? (request.options.countMoved ? 0 : undefined);
   return {
@@ -215,10 +255,12 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     ...(moved !== undefined ? { moved, alreadyOnNode: onNode - moved } : {}),
     notPresent,
     failed,
+    failedPages,
     hidden,
     hugePages,
     ...(status ? { status } : {}),
     elapsedNs,
+    calls,
     method: 'move_pages',
     chunks: request.chunks.length,
     concurrency: Math.min(request.concurrency, request.chunks.length),
@@ -276,7 +318,7 @@ function* migration(fn: string, view: MemoryView, node: number, options: Paralle
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, countMoved, chunkPages, concurrency, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, retries, retryDelayMs, chunkPages, concurrency, onProgress, signal.
  * @throws TypeError/RangeError (rejections) for invalid arguments; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; MigrationAbortedError when `signal` aborts it.
  *
  * @example
@@ -292,7 +334,7 @@ export function migrateBuffer(view: MemoryView, node: number, options?: Parallel
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, countMoved, chunkPages, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, retries, retryDelayMs, chunkPages, onProgress, signal.
  * @throws The errors of migrateBuffer(), thrown.
  *
  * @example
@@ -305,6 +347,10 @@ export function migrateBufferSync(view: MemoryView, node: number, options?: Migr
 export interface MovePagesOptions {
   /** Also move pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
   moveAll?: boolean;
+  /** As migrateBuffer's: how often pages the kernel could not move are offered again (default 1). */
+  retries?: number;
+  /** As migrateBuffer's: milliseconds to wait before each retry (default 0). */
+  retryDelayMs?: number;
 }
 
 /** movePages() and movePagesSync(): the one body of both. */
@@ -313,8 +359,8 @@ function* pageMoves(fn: string, value: MemoryView, nodes: Int32Array, options: M
   const context = `for a view of ${view.byteLength} bytes`;
   const { pages } = callNative(fn, context, () => native.spanOf(view));
   const targets = pageTargetsArgument(nodes, fn, pages);
-  const { moveAll } = optionsArgument(options, fn, ['moveAll']);
-  const checked: NativeMoveOptions = { moveAll: booleanOption(moveAll, fn, 'moveAll') };
+  const { moveAll, retries, retryDelayMs } = optionsArgument(options, fn, ['moveAll', 'retries', 'retryDelayMs']);
+  const checked: NativeMoveOptions = { moveAll: booleanOption(moveAll, fn, 'moveAll'), ...retryOptions(fn, retries, retryDelayMs) };
   if (checked.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, new Set(targets));
   const moved = yield* nativeCall(fn, context, {
@@ -336,7 +382,7 @@ function perPageStatus(result: NativeMigrateResult): Int32Array {
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param targets - One node id per page of the view's span.
- * @param options - `moveAll`.
+ * @param options - `moveAll`, `retries`, `retryDelayMs`.
  * @throws TypeError/RangeError for invalid arguments or a `targets` of the wrong length; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE.
  *
  * @example
@@ -352,7 +398,7 @@ export function movePages(view: MemoryView, targets: Int32Array, options?: MoveP
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param targets - One node id per page of the view's span.
- * @param options - `moveAll`.
+ * @param options - `moveAll`, `retries`, `retryDelayMs`.
  * @throws The errors of movePages(), thrown.
  *
  * @example

@@ -152,14 +152,21 @@ bool Args::optional_flag(const Napi::Object& options, const char* key) const {
   type_error(("options." + std::string(key)).c_str(), "a boolean or undefined");
 }
 
+uint32_t Args::optional_count(const Napi::Object& options, const char* key, uint32_t max, uint32_t fallback) const {
+  Napi::Value value = options.Get(key);
+  return value.IsUndefined() ? fallback : integer_value(value, ("options." + std::string(key)).c_str(), max);
+}
+
 MigrationOptions Args::migration_options(size_t index) const {
-  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status? }");
+  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status?, retries?, retryDelayMs? }");
   Napi::Object object = info_[index].As<Napi::Object>();
   MigrationOptions options;
   options.move.move_all = optional_flag(object, "moveAll");
   options.move.prefault = optional_flag(object, "prefault");
   options.move.count_moved = optional_flag(object, "countMoved");
   options.status = optional_flag(object, "status");
+  options.move.retries = optional_count(object, "retries", kMaxRetries, 1);
+  options.move.retry_delay_ms = optional_count(object, "retryDelayMs", kMaxRetryDelayMs, 0);
   return options;
 }
 

@@ -23,6 +23,10 @@ struct Bytes {
   size_t length;
 };
 
+// The most retries and the longest pause a migration takes (the TypeScript layer's limits too).
+constexpr uint32_t kMaxRetries = 1000;
+constexpr uint32_t kMaxRetryDelayMs = 60000;
+
 // The options object of a migration export.
 struct MigrationOptions {
   numa::MoveOptions move;
@@ -53,7 +57,8 @@ class Args {
   numa::Policy policy(size_t index) const;
   // 'system', 'wanted' or 'unwanted'.
   numa::HugePages huge_pages(size_t index, const char* name) const;
-  // { moveAll, prefault, countMoved, status }, each optional (false when undefined).
+  // { moveAll, prefault, countMoved, status, retries, retryDelayMs }, each
+  // optional: false, 1 retry, no pause when undefined.
   MigrationOptions migration_options(size_t index) const;
 
  private:
@@ -63,6 +68,8 @@ class Args {
   double number(const Napi::Value& value, const char* name) const;
   // options[key]: a boolean, or undefined for false.
   bool optional_flag(const Napi::Object& options, const char* key) const;
+  // options[key]: an integer in [0, max], or undefined for `fallback`.
+  uint32_t optional_count(const Napi::Object& options, const char* key, uint32_t max, uint32_t fallback) const;
   numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
 
   const Napi::CallbackInfo& info_;

@@ -2,10 +2,11 @@
 // migrate(view, node, options) and migrateAsync(...) -> Promise, or page by
 // page, movePages(view, targets, options) and movePagesAsync(...) -> Promise,
 // targets an Int32Array with one node per page. options: { moveAll?,
-// prefault?, countMoved?, status? }. Result: { onNode, moved?, notPresent,
-// failed: { status: pages }, hidden, hugePages, elapsedNs, status? } (moved
-// with countMoved; status when wanted, always for per-page targets); a page
-// counts as on its node when it is on its target.
+// prefault?, countMoved?, status?, retries?, retryDelayMs? }. Result: {
+// onNode, moved?, notPresent, failed: { status: Int32Array of page indexes },
+// hidden, hugePages, calls, elapsedNs, status? } (moved with countMoved;
+// status when wanted, always for per-page targets); a page counts as on its
+// node when it is on its target.
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -57,17 +58,19 @@ class MigrationJob {
     if (request_.options.count_moved) result.Set("moved", number(counts.moved));
     result.Set("notPresent", number(counts.not_present));
     Napi::Object failed = Napi::Object::New(env);
-    for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), number(pages));
+    for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), int32_array(env, pages));
     result.Set("failed", failed);
     result.Set("hidden", number(outcome_.stats.hidden));
     result.Set("hugePages", number(outcome_.stats.huge_pages));
+    result.Set("calls", number(outcome_.stats.calls));
     result.Set("elapsedNs", number(outcome_.elapsed_ns));
     if (want_status_) result.Set("status", int32_array(env, status_));
     return result;
   }
 
  private:
-  static Napi::Int32Array int32_array(Napi::Env env, const std::vector<int32_t>& values) {
+  template <typename T>
+  static Napi::Int32Array int32_array(Napi::Env env, const std::vector<T>& values) {
     Napi::Int32Array array = Napi::Int32Array::New(env, values.size());
     std::copy(values.begin(), values.end(), array.Data());
     return array;

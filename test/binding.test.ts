@@ -72,6 +72,7 @@ const valid: Record<Exports, [string, unknown][]> = {
 // A wrong value of the right type for the arguments that have a range.
 const outOfRange: Record<string, unknown> = {
   targets: new Int32Array(native.spanOf(bytes).pages + 3),
+  options: { retries: 1001 },
   moveFlags: 8,
   node: 0.5,
   pid: -1,
@@ -110,6 +111,11 @@ t.test('migration options are read field by field, each optional', async (t) => 
       message: new RegExp(`^movePages: options\\.${key} must be a boolean`),
     });
   }
+  t.throws(() => native.migrateAsync(bytes, 0, { retryDelayMs: '1' as unknown as number }), { name: 'TypeError', message: /^migrateAsync: options\.retryDelayMs must be a number/ });
+  t.throws(() => native.movePagesAsync(bytes, new Int32Array(native.spanOf(bytes).pages), { retryDelayMs: 60001 }), {
+    name: 'RangeError',
+    message: /^movePagesAsync: options\.retryDelayMs must be an integer in \[0, 60000\]/,
+  });
 });
 
 t.test('a policy is read field by field', async (t) => {

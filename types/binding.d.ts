@@ -14,6 +14,10 @@ export interface NativeMoveOptions {
   countMoved?: boolean;
   /** Return the per-page statuses (always returned for per-page targets). */
   status?: boolean;
+  /** How often a chunk's pages the kernel could not move are offered again (default 1, at most 1000). */
+  retries?: number;
+  /** The pause before each of those retries, in ms (default 0, at most 60000). */
+  retryDelayMs?: number;
 }
 
 /** The one result of every migration export; a page counts as on its node when it is on its target. */
@@ -24,11 +28,13 @@ export interface NativeMigrateResult {
   moved?: number;
   /** Pages with no page of their own after the move. */
   notPresent: number;
-  /** Pages elsewhere after the move, by their final status (a node id or a negative errno). */
-  failed: Record<string, number>;
+  /** The pages elsewhere after the move (their indexes in the view's span, ascending), by their final status (a node id or a negative errno). */
+  failed: Record<string, Int32Array>;
   hidden: number;
   /** Huge pages on the target after the move, each moved by one address (one target for every page). */
   hugePages: number;
+  /** move_pages calls that moved pages: one per chunk of the span and one per retry (the queries not counted). */
+  calls: number;
   elapsedNs: number;
   /** Where each page is after the move (read back), or a negative errno: with status or per-page targets. */
   status?: Int32Array;

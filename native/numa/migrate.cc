@@ -33,6 +33,9 @@ struct ChunkMove {
   const int32_t* before = nullptr;   // each page's status from a query just before, or null
   int32_t* status = nullptr;         // chunk.count entries
   MoveStats* stats = nullptr;
+  unsigned retries = 0;              // the caller's retries left for pages the kernel could not move
+  unsigned retry_delay_ms = 0;       // the caller's pause before each
+  unsigned looks = 0;                // attempts left for pages the kernel could not see
   std::vector<void*> addresses;      // of every page
   std::vector<int32_t> nodes;        // every page's target
   std::vector<int32_t> where;        // read back after an attempt
@@ -148,6 +151,7 @@ int attempt(ChunkMove& move, bool first) {
     group_pages(move.chunk, move.huge_runs, move.groups);
     rc = move_groups(move);
   }
+  if (move.stats) move.stats->calls++;
   if (rc < 0) {
     // The target node ran out of memory: the kernel stops the batch without
     // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
@@ -184,10 +188,12 @@ int read_back(ChunkMove& move) {
 
 // What an attempt left of one page, from the kernel's status and the read-back.
 struct PageOutcome {
-  bool hidden;    // hidden from the move by NUMA balancing: worth faulting in and moving again
-  bool held;      // the kernel could not move it (busy, pinned, held) and it is elsewhere
-  bool in_flux;   // present before or during the move, absent now: being migrated or collapsed
-  int32_t status; // what to report of it
+  // The kernel could not see it: hidden from the move by NUMA balancing, or
+  // present before or during the move and absent now (being migrated or
+  // collapsed by someone else). Faulted back in, it is worth moving again.
+  bool unseen;
+  bool held;       // the kernel could not move it (busy, pinned, held) and it is elsewhere
+  int32_t status;  // what to report of it
 };
 
 PageOutcome outcome_of(const ChunkMove& move, size_t i) {
@@ -199,56 +205,72 @@ PageOutcome outcome_of(const ChunkMove& move, size_t i) {
   // The kernel answered EFAULT or ENOENT for a page that is there: NUMA balancing hid it.
   bool hidden = left_behind && (unknown || kernel_says_absent(kernel));
   bool was_present = !kernel_says_absent(kernel) || (move.before && move.before[i] != kNotPresent);
+  bool in_flux = where == kNotPresent && was_present;
   // A page left elsewhere keeps the kernel's error code; hidden since the
   // move with its node unreadable, the kernel's own status is the best answer.
   bool kernel_stands = kernel != kUnset && ((elsewhere && kernel_failed) || unknown);
-  return {hidden, left_behind && !hidden && kernel != -ENOMEM, where == kNotPresent && was_present, kernel_stands ? kernel : where};
+  return {hidden || in_flux, left_behind && !hidden && kernel != -ENOMEM, kernel_stands ? kernel : where};
 }
 
 // What an attempt left of the chunk as a whole.
 struct Verdict {
-  bool hidden = false;
+  bool unseen = false;
   bool held = false;
-  bool in_flux = false;
 };
 
 // Sets each page's status from the read-back (a page left on another node
 // keeps the kernel's error code, or reports the node it is on when the kernel
-// gave none) and faults hidden pages back in, a run at a time.
+// gave none) and faults unseen pages back in, a run at a time: a fault on a
+// page NUMA balancing hid makes it visible, one on a page being migrated
+// waits until the migration is done.
 Verdict classify(ChunkMove& move) {
   Verdict verdict;
-  size_t hidden_run = 0;  // hidden pages just before page i
+  size_t unseen_run = 0;  // unseen pages just before page i
   auto reveal_run_before = [&](size_t i) {
-    if (hidden_run > 0) reveal_pages({move.chunk.start + (i - hidden_run) * page_size(), hidden_run});
-    hidden_run = 0;
+    if (unseen_run > 0) reveal_pages({move.chunk.start + (i - unseen_run) * page_size(), unseen_run});
+    unseen_run = 0;
   };
   for (size_t i = 0; i < move.chunk.count; i++) {
     PageOutcome page = outcome_of(move, i);
-    if (page.hidden)
-      hidden_run++;
+    if (page.unseen)
+      unseen_run++;
     else
       reveal_run_before(i);
-    verdict.hidden |= page.hidden;
+    verdict.unseen |= page.unseen;
     verdict.held |= page.held;
-    verdict.in_flux |= page.in_flux;
     move.status[i] = page.status;
   }
   reveal_run_before(move.chunk.count);
   return verdict;
 }
 
-// When pages of a chunk were left behind they are offered again: at once
-// for pages NUMA balancing hid from the move (faulted back in first); after a
-// wait for busy pages (locked, under writeback, being migrated by another
-// thread or collapsed into a huge page), doubling from 1 ms. Not retried: a
-// target out of memory, and a page the kernel reported moved that is
-// elsewhere (a huge page whose subpages target different nodes), which would
-// not settle.
-constexpr int kMoveAttempts = 11;
+// Pages of a chunk left behind are offered again, only they. Pages the kernel
+// could not move (busy, pinned, held by a pipe or I/O): the kernel has
+// retried them inside its own call already, so as often as the caller asks,
+// with the caller's pause before each time. Pages the kernel could not see
+// (faulted back in) or that read as absent with a swap-type entry (another
+// thread migrating them, or swapped out): at once, up to kLooks times, at no
+// cost to the caller's retries. Never: a target out of memory, and a page the
+// kernel reported moved that is elsewhere (a huge page whose subpages target
+// different nodes), which would not settle.
+constexpr unsigned kLooks = 4;
 
-void wait_before_attempt(int attempt) {
-  timespec pause = {0, (1L << (attempt - 2)) * 1000000L};
-  nanosleep(&pause, nullptr);
+void pause_ms(unsigned ms) {
+  timespec pause = {time_t(ms / 1000), long(ms % 1000) * 1000000L};
+  while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+  }
+}
+
+// Whether the chunk gets another attempt, after the caller's pause when it is a retry of theirs.
+bool another_attempt(ChunkMove& move, Verdict verdict) {
+  if (verdict.held && move.retries > 0) {
+    move.retries--;
+    if (move.retry_delay_ms > 0) pause_ms(move.retry_delay_ms);
+    return true;
+  }
+  if (!verdict.unseen || move.looks == 0) return false;
+  move.looks--;
+  return true;
 }
 
 void count_whole_huge_pages(const ChunkMove& move) {
@@ -260,21 +282,18 @@ void count_whole_huge_pages(const ChunkMove& move) {
 // from the kernel: the kernel's own statuses can be incomplete (see kUnset)
 // or stale (a huge page moves as a whole; NUMA balancing moves pages too).
 int move_chunk(ChunkMove& move) {
-  bool busy = false;
-  for (int attempt_number = 1;; attempt_number++) {
-    if (busy) wait_before_attempt(attempt_number);
-    if (int err = attempt(move, attempt_number == 1)) return err;
+  for (bool first = true;; first = false) {
+    if (int err = attempt(move, first)) return err;
     if (all_on_target(move)) break;
     if (int err = read_back(move)) return err;
     Verdict verdict = classify(move);
-    busy = verdict.held || verdict.in_flux;
     // A page another thread is migrating reads as absent for a moment.
-    if (!busy && !verdict.hidden && attempt_number < kMoveAttempts) {
+    if (!verdict.unseen && !verdict.held && move.looks > 0) {
       int in_flux = pages_in_flux(move.chunk, move.where.data());
       if (in_flux < 0) return in_flux;
-      busy = in_flux > 0;
+      verdict.unseen = in_flux > 0;
     }
-    if (!(busy || verdict.hidden) || attempt_number == kMoveAttempts) break;
+    if (!another_attempt(move, verdict)) break;
   }
   count_whole_huge_pages(move);
   return 0;
@@ -284,10 +303,11 @@ int move_chunk(ChunkMove& move) {
 // a chunk at a time. before[i], or null: its status from query_nodes just
 // before (a page present then and absent after the move is in flux, and
 // looked at again).
-int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, const int32_t* before, int32_t* status,
-                  MoveStats* stats) try {
+int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOptions& options, const int32_t* before,
+                  int32_t* status, MoveStats* stats) try {
   thread_local ChunkMove move;
-  move.flags = flags;
+  move.flags = options.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
+  move.retry_delay_ms = options.retry_delay_ms;
   move.stats = stats;
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     move.chunk = chunk_of(span, first);
@@ -301,6 +321,8 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, int flags, co
     move.one_target = !targets || std::all_of(nodes, nodes + count, [&](int32_t to) { return to == nodes[0]; });
     move.before = before ? before + first : nullptr;
     move.status = status + first;
+    move.retries = options.retries;
+    move.looks = kLooks;
     kept_array(move.where, count);
     if (int err = move_chunk(move)) return err;
   }
@@ -326,7 +348,7 @@ MigrationCounts count(const Migration& request, const int32_t* before, const int
     } else if (after[i] == kNotPresent) {
       counts.not_present++;
     } else {
-      counts.failed[after[i]]++;
+      counts.failed[after[i]].push_back(uint32_t(i));
     }
   }
   return counts;
@@ -356,8 +378,7 @@ MigrationOutcome migrate(const Migration& request, int32_t* after) try {
   }
   const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
   const int32_t* was = before.empty() ? nullptr : before.data();
-  int flags = options.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
-  if (int err = move_to_nodes(request.span, targets, request.node, flags, was, after, &outcome.stats))
+  if (int err = move_to_nodes(request.span, targets, request.node, options, was, after, &outcome.stats))
     return fail(err, "move_pages");
   outcome.counts = count(request, was, after);
   outcome.elapsed_ns = monotonic_ns() - started;

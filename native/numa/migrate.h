@@ -19,6 +19,11 @@ struct MoveOptions {
   // on the target: the kernel's answer is the same for both. Costs a second
   // walk of the range, about as long as a same-node move.
   bool count_moved = false;
+  // How often a chunk's pages the kernel could not move (busy, pinned, held)
+  // are offered again, and the pause before each time. The kernel has already
+  // retried them inside its own call, so by default once, at once.
+  unsigned retries = 1;
+  unsigned retry_delay_ms = 0;
 };
 
 struct Migration {
@@ -33,7 +38,7 @@ struct MigrationCounts {
   size_t on_node = 0;      // on their target afterwards
   size_t moved = 0;        // of those, elsewhere before (count_moved only)
   size_t not_present = 0;  // no page of its own (never written, or the zero page)
-  std::map<int32_t, size_t> failed;  // elsewhere afterwards, by final status
+  std::map<int32_t, std::vector<uint32_t>> failed;  // the pages elsewhere afterwards, by final status
 };
 
 // How the truth about a move was established.
@@ -41,6 +46,7 @@ struct MoveStats : QueryStats {
   // Huge pages a move found mapped whole before and after it: moved by one
   // address each, the status of that address standing for all their pages.
   size_t huge_pages = 0;
+  size_t calls = 0;  // move_pages calls that moved pages (the queries not counted)
 };
 
 struct MigrationOutcome {
