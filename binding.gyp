@@ -9,6 +9,7 @@
             "native/alloc.cc",
             "native/args.cc",
             "native/binding.cc",
+            "native/constants.cc",
             "native/jobs.cc",
             "native/migrate.cc",
             "native/pages.cc",

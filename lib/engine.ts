@@ -23,10 +23,10 @@ export interface Chunk {
 }
 
 // Pages per chunk at most when the caller sets none: progress and an abort
-// come at least every 64 MiB of 4 KiB pages. The same as kChunkPages in
-// native/numa/span.h: a default chunk is one move_pages call, and its
-// statuses fit the arrays each thread keeps.
-const MAX_DEFAULT_CHUNK_PAGES = 16384;
+// come at least every 64 MiB of 4 KiB pages. The addon's constants.CHUNK_PAGES
+// (kChunkPages in native/numa/span.h; test/binding.test.ts compares): a default
+// chunk is one move_pages call, and its statuses fit the arrays each thread keeps.
+export const MAX_DEFAULT_CHUNK_PAGES = 16384;
 
 /** chunkPages rounded up to whole huge pages, so no transparent huge page is split between two chunks. */
 export function alignedChunkPages(chunkPages: number): number {

@@ -186,9 +186,10 @@ function migrationRequest(
   return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop };
 }
 
-// The most retries and the longest pause before one (native/args.h has the same limits).
-const MAX_RETRIES = 1000;
-const MAX_RETRY_DELAY_MS = 60000;
+// The most retries and the longest pause before one: the addon's constants.MAX_RETRIES and
+// MAX_RETRY_DELAY_MS, copied so that the checks run where it cannot load (test/binding.test.ts compares).
+export const MAX_RETRIES = 1000;
+export const MAX_RETRY_DELAY_MS = 60000;
 
 function retryOptions(fn: string, retries: unknown, retryDelayMs: unknown): Pick<NativeMoveOptions, 'retries' | 'retryDelayMs'> {
   return {

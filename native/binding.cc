@@ -12,6 +12,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   };
   exports.Set("pageSize", Napi::Number::New(env, double(numa::page_size())));
   exports.Set("hugePageSize", Napi::Number::New(env, double(numa::huge_page_size())));
+  exports.Set("constants", glue::constants(env));
   add("pageQuery", glue::page_query);
   add("spanOf", glue::span_of);
   add("prefault", glue::prefault);

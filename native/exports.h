@@ -6,6 +6,8 @@
 
 namespace glue {
 
+// constants.cc: the exports' `constants` object, made once at load.
+Napi::Object constants(Napi::Env env);
 // pages.cc
 Napi::Value page_query(const Napi::CallbackInfo& info);
 Napi::Value span_of(const Napi::CallbackInfo& info);

@@ -2,8 +2,12 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import t from 'tap';
-import type { NativeBinding } from '../types/binding';
+import type { NativeBinding, NativeConstants } from '../types/binding';
 import { native } from '../lib/binding';
+import { MAX_DEFAULT_CHUNK_PAGES } from '../lib/engine';
+import * as mempolicy from '../lib/mempolicy';
+import { MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../lib/migrate';
+import { PAGE_HIDDEN, PAGE_NOT_PRESENT } from '../lib/pages';
 
 // tsc checks this object has exactly the members of NativeBinding; the test
 // checks the addon exports exactly these names, in this order (native/binding.cc
@@ -11,6 +15,7 @@ import { native } from '../lib/binding';
 const declared: Record<keyof NativeBinding, true> = {
   pageSize: true,
   hugePageSize: true,
+  constants: true,
   pageQuery: true,
   spanOf: true,
   prefault: true,
@@ -40,7 +45,35 @@ t.test('native exports match types/binding.d.ts, in its order', async (t) => {
   t.equal(native.hugePageSize, existsSync(thpSize) ? Number(readFileSync(thpSize, 'utf8')) : 0);
 });
 
-type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize'>;
+t.test("every TypeScript copy of a kernel or core number is the addon's, from the headers", async (t) => {
+  // Each of the addon's constants, by the copy lib/ keeps of it; tsc checks none is left out.
+  const modes = mempolicy.POLICY_MODES;
+  const copies: Record<keyof NativeConstants, number> = {
+    MPOL_DEFAULT: modes.default,
+    MPOL_PREFERRED: modes.preferred,
+    MPOL_BIND: modes.bind,
+    MPOL_INTERLEAVE: modes.interleave,
+    MPOL_LOCAL: modes.local,
+    MPOL_PREFERRED_MANY: modes['preferred-many'],
+    MPOL_WEIGHTED_INTERLEAVE: modes['weighted-interleave'],
+    MPOL_F_STATIC_NODES: mempolicy.MPOL_F_STATIC_NODES,
+    MPOL_F_RELATIVE_NODES: mempolicy.MPOL_F_RELATIVE_NODES,
+    MPOL_F_NUMA_BALANCING: mempolicy.MPOL_F_NUMA_BALANCING,
+    MPOL_MF_STRICT: mempolicy.MPOL_MF_STRICT,
+    MPOL_MF_MOVE: mempolicy.MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL: mempolicy.MPOL_MF_MOVE_ALL,
+    PAGE_NOT_PRESENT,
+    PAGE_HIDDEN,
+    CHUNK_PAGES: MAX_DEFAULT_CHUNK_PAGES,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY_MS,
+  };
+  t.same({ ...native.constants }, copies);
+  t.same(Object.keys(native.constants), Object.keys(copies), 'no constant the types do not declare, in their order');
+  t.ok(Object.isFrozen(native.constants), 'frozen, as os.constants is');
+});
+
+type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize' | 'constants'>;
 const bytes = new Uint8Array(16);
 const policy = { mode: 0, flags: 0, nodes: [] };
 

@@ -65,10 +65,41 @@ export interface NativePolicy {
  */
 export type QueryPages = (view: Uint8Array) => Int32Array | undefined;
 
+/**
+ * Numbers from the kernel's headers and numaplace's core (native/constants.cc), under their C names
+ * where they have one, as Node's os.constants. lib/ keeps copies for where the addon cannot load;
+ * test/binding.test.ts compares them.
+ */
+export interface NativeConstants {
+  readonly MPOL_DEFAULT: number;
+  readonly MPOL_PREFERRED: number;
+  readonly MPOL_BIND: number;
+  readonly MPOL_INTERLEAVE: number;
+  readonly MPOL_LOCAL: number;
+  readonly MPOL_PREFERRED_MANY: number;
+  readonly MPOL_WEIGHTED_INTERLEAVE: number;
+  readonly MPOL_F_STATIC_NODES: number;
+  readonly MPOL_F_RELATIVE_NODES: number;
+  readonly MPOL_F_NUMA_BALANCING: number;
+  readonly MPOL_MF_STRICT: number;
+  readonly MPOL_MF_MOVE: number;
+  readonly MPOL_MF_MOVE_ALL: number;
+  /** The status of a page with no page of its own (numa::kNotPresent, -ENOENT). */
+  readonly PAGE_NOT_PRESENT: number;
+  /** The status of a present page NUMA balancing hid whose node is unknown (numa::kHiddenNodeUnknown). */
+  readonly PAGE_HIDDEN: number;
+  /** Pages per move_pages call at most (numa::kChunkPages). */
+  readonly CHUNK_PAGES: number;
+  /** The most `retries` and `retryDelayMs` a migration takes. */
+  readonly MAX_RETRIES: number;
+  readonly MAX_RETRY_DELAY_MS: number;
+}
+
 export interface NativeBinding {
   readonly pageSize: number;
   /** The size of a transparent huge page (hpage_pmd_size), or 0 without THP. */
   readonly hugePageSize: number;
+  readonly constants: NativeConstants;
   /**
    * A query function that writes into these arrays, kept for the life of this JS environment (the
    * main thread or a worker); one per copy of lib/pages.ts. Reading the arrays through Node-API on
