@@ -44,11 +44,13 @@ export function alignedChunkPages(chunkPages: number): number {
  */
 export function planChunks(view: Uint8Array, chunkPages: number | undefined, lanes = 1): Chunk[] {
   const { address, start, pages } = native.spanOf(view); // once: a native call costs more than the arithmetic
-  const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(pages / lanes))));
   const pageSize = BigInt(native.pageSize);
-  const chunkBytes = BigInt(perChunk) * pageSize;
   const hugePage = BigInt(Math.max(native.hugePageSize, native.pageSize));
   const base = (start / hugePage) * hugePage;
+  // Counted from `base`, so that a span starting inside a huge page gets no extra chunk.
+  const fromBase = Number((start - base) / pageSize) + pages;
+  const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(fromBase / lanes))));
+  const chunkBytes = BigInt(perChunk) * pageSize;
   const chunks: Chunk[] = [];
   let first = start;
   const end = start + BigInt(pages) * pageSize;
