@@ -37,7 +37,8 @@ class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* function) : info_(info), function_(function) {}
 
-  // The bytes of a Uint8Array over a live (not detached) buffer.
+  // The bytes of a Uint8Array over a live buffer. Every typed array argument
+  // is refused, with code ERR_INVALID_STATE, when its buffer is detached.
   Bytes view(size_t index) const;
   // An integer in [0, max].
   uint32_t integer(size_t index, const char* name, uint32_t max) const;
@@ -64,6 +65,10 @@ class Args {
  private:
   [[noreturn]] void type_error(const char* name, const char* expected) const;
   [[noreturn]] void range_error(const char* name, const char* expected) const;
+  // A TypeError with code ERR_INVALID_STATE: `name` is `kind` over a detached buffer.
+  [[noreturn]] void detached_error(const char* name, const char* kind) const;
+  template <typename T>
+  Napi::TypedArrayOf<T> typed_array(size_t index, const char* name, napi_typedarray_type type, const char* kind) const;
   uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max) const;
   double number(const Napi::Value& value, const char* name) const;
   // options[key]: a boolean, or undefined for false.

@@ -136,6 +136,28 @@ t.test('every native export names itself and the argument it rejects', async (t)
   }
 });
 
+/** A typed array like `value` whose buffer was transferred away: its memory is no longer the caller's. */
+function detachedLike(value: ArrayBufferView): ArrayBufferView {
+  const Kind = value.constructor as new (length: number) => ArrayBufferView;
+  const array = new Kind(value.byteLength / (value as Int32Array).BYTES_PER_ELEMENT);
+  structuredClone(array.buffer, { transfer: [array.buffer as ArrayBuffer] });
+  return array;
+}
+
+// One test per export that takes memory: each of its typed arrays detached in turn before the call.
+for (const [name, args] of Object.entries(valid) as [Exports, [string, unknown][]][]) {
+  if (!args.some(([, value]) => ArrayBuffer.isView(value))) continue;
+  t.test(`${name}: an array whose buffer was detached before the call is a coded TypeError`, async (t) => {
+    args.forEach(([argument, value], index) => {
+      if (!ArrayBuffer.isView(value)) return;
+      const values = args.map(([, given]) => given);
+      values[index] = detachedLike(value);
+      const message = new RegExp(`^${name}: ${argument} must be an? \\w+ over a live ArrayBuffer \\(this one is detached\\)`);
+      t.throws(() => call(name, values), { name: 'TypeError', code: 'ERR_INVALID_STATE', message }, `${argument} detached`);
+    });
+  });
+}
+
 t.test('migration options are read field by field, each optional', async (t) => {
   for (const key of ['moveAll', 'prefault', 'countMoved', 'status']) {
     t.throws(() => native.migrate(bytes, 0, { [key]: 1 }), { name: 'TypeError', message: new RegExp(`^migrate: options\\.${key} must be a boolean`) });
@@ -185,7 +207,7 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });
-  t.throws(() => queryPages(view), { name: 'TypeError', message: /^queryPages: view must be .*detached/ });
+  t.throws(() => queryPages(view), { name: 'TypeError', code: 'ERR_INVALID_STATE', message: /^queryPages: view must be .*detached/ });
 });
 
 t.test('a failed system call carries errno, code and syscall as fields', async (t) => {
