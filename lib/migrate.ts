@@ -111,6 +111,15 @@ export interface MigrationReport {
 }
 
 /**
+ * The report of a migration asked with options `O`: `moved` and `alreadyOnNode`
+ * are there (not optional) when `O` has `countMoved: true`, and `status` when
+ * it has `status: true`.
+ */
+export type MigrationReportFor<O> = MigrationReport &
+  (O extends { countMoved: true } ? { moved: number; alreadyOnNode: number } : unknown) &
+  (O extends { status: true } ? { status: Int32Array } : unknown);
+
+/**
  * What migrateBuffer() and migrateBufferSync() throw when their `signal` stops
  * them: `report` covers the chunks that ran (its `pages` are the pages done),
  * `totalPages` the whole span. Every page is on a node either way.
@@ -326,8 +335,13 @@ function* migration(fn: string, view: MemoryView, node: number, options: Paralle
  * const report = await migrateBuffer(buffer, 1);
  * console.log(report.onNode, report.failed); // pages on node 1, Map { code => pages } left behind
  */
-export function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  return runAsync(migration('migrateBuffer', view, node, options, true));
+export function migrateBuffer<O extends ParallelMigrateOptions = ParallelMigrateOptions>(
+  view: MemoryView,
+  node: number,
+  options?: O & ParallelMigrateOptions,
+): Promise<MigrationReportFor<O>> {
+  // The report has `moved` and `status` when asked for: see migrationReport().
+  return runAsync(migration('migrateBuffer', view, node, options, true)) as Promise<MigrationReportFor<O>>;
 }
 
 /**
@@ -341,8 +355,8 @@ export function migrateBuffer(view: MemoryView, node: number, options?: Parallel
  * @example
  * const { moved, alreadyOnNode } = migrateBufferSync(buffer, 1, { countMoved: true });
  */
-export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
-  return runSync(migration('migrateBufferSync', view, node, options, false));
+export function migrateBufferSync<O extends MigrateOptions = MigrateOptions>(view: MemoryView, node: number, options?: O & MigrateOptions): MigrationReportFor<O> {
+  return runSync(migration('migrateBufferSync', view, node, options, false)) as MigrationReportFor<O>;
 }
 
 export interface MovePagesOptions {
