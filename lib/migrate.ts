@@ -35,11 +35,11 @@ export interface MigrateOptions {
    */
   countMoved?: boolean;
   /**
-   * How often, per chunk, pages the kernel could not move (pinned or held by a pipe or I/O, busy)
-   * are offered again, only they (default 1, at most 1000). The kernel has already retried them
-   * inside its own call, so a page still held is usually held for good: more retries help only
-   * with pages busy for a moment. Pages NUMA balancing hid from the move are faulted back in and
-   * moved again at once whatever this says.
+   * How often, per chunk, pages the kernel tried to move and could not (pinned or held by a pipe or
+   * I/O) are offered again, only they (default 1, at most 1000). The kernel has already retried them
+   * inside its own call, so a page still held is usually held for a while: more retries, with
+   * `retryDelayMs`, are for holds the caller knows to be short. Pages NUMA balancing hid from the
+   * move, and pages another migration had for a moment (EBUSY), are moved again whatever this says.
    */
   retries?: number;
   /** Milliseconds to wait before each of those retries (default 0, at most 60000). */

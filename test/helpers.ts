@@ -222,7 +222,9 @@ export function pageHolder(): PageHolder {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const addon = path.join(dir, 'held-page.node');
   const headers = path.join(path.dirname(realpathSync(process.execPath)), '..', 'include', 'node');
-  const source = path.join(ROOT, 'test', 'native', 'held-page.c');
+  // From the checkout, where the test runs from a compiled copy of the tests (test/vm/suite) too.
+  const checkout = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
+  const source = path.join(checkout, 'test', 'native', 'held-page.c');
   execFileSync('cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8', `-I${headers}`, source, '-o', addon]);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   builtHolder = require(addon) as PageHolder;

@@ -192,7 +192,12 @@ struct PageOutcome {
   // present before or during the move and absent now (being migrated or
   // collapsed by someone else). Faulted back in, it is worth moving again.
   bool unseen;
-  bool held;       // the kernel could not move it (busy, pinned, held) and it is elsewhere
+  // EBUSY: another migration (or compaction, or reclaim) had it for a moment,
+  // and the kernel did not try to move it.
+  bool busy;
+  // The kernel tried to move it, retried inside its call and gave up (pinned,
+  // held by a pipe or I/O), or refused it; it is elsewhere.
+  bool held;
   int32_t status;  // what to report of it
 };
 
@@ -206,15 +211,17 @@ PageOutcome outcome_of(const ChunkMove& move, size_t i) {
   bool hidden = left_behind && (unknown || kernel_says_absent(kernel));
   bool was_present = !kernel_says_absent(kernel) || (move.before && move.before[i] != kNotPresent);
   bool in_flux = where == kNotPresent && was_present;
+  bool refused = left_behind && !hidden && kernel != -ENOMEM;
   // A page left elsewhere keeps the kernel's error code; hidden since the
   // move with its node unreadable, the kernel's own status is the best answer.
   bool kernel_stands = kernel != kUnset && ((elsewhere && kernel_failed) || unknown);
-  return {hidden || in_flux, left_behind && !hidden && kernel != -ENOMEM, kernel_stands ? kernel : where};
+  return {hidden || in_flux, refused && kernel == -EBUSY, refused && kernel != -EBUSY, kernel_stands ? kernel : where};
 }
 
 // What an attempt left of the chunk as a whole.
 struct Verdict {
   bool unseen = false;
+  bool busy = false;
   bool held = false;
 };
 
@@ -237,6 +244,7 @@ Verdict classify(ChunkMove& move) {
     else
       reveal_run_before(i);
     verdict.unseen |= page.unseen;
+    verdict.busy |= page.busy;
     verdict.held |= page.held;
     move.status[i] = page.status;
   }
@@ -245,30 +253,32 @@ Verdict classify(ChunkMove& move) {
 }
 
 // Pages of a chunk left behind are offered again, only they. Pages the kernel
-// could not move (busy, pinned, held by a pipe or I/O): the kernel has
-// retried them inside its own call already, so as often as the caller asks,
-// with the caller's pause before each time. Pages the kernel could not see
-// (faulted back in) or that read as absent with a swap-type entry (another
-// thread migrating them, or swapped out): at once, up to kLooks times, at no
-// cost to the caller's retries. Never: a target out of memory, and a page the
-// kernel reported moved that is elsewhere (a huge page whose subpages target
-// different nodes), which would not settle.
+// tried and gave up on (pinned, held by a pipe or I/O) have been retried
+// inside its own call already: as often as the caller asks, with the caller's
+// pause before each time. Pages it did not see (faulted back in) are offered
+// again at once, and pages someone else had for a moment (EBUSY, or absent
+// with a swap-type entry: being migrated, or swapped out) after a pause
+// doubling from 1 ms: up to kLooks times in all, at no cost to the caller's
+// retries. Never: a target out of memory, and a page the kernel reported
+// moved that is elsewhere (a huge page whose subpages target different
+// nodes), which would not settle.
 constexpr unsigned kLooks = 4;
 
 void pause_ms(unsigned ms) {
   timespec pause = {time_t(ms / 1000), long(ms % 1000) * 1000000L};
-  while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+  while (ms > 0 && nanosleep(&pause, &pause) != 0 && errno == EINTR) {
   }
 }
 
-// Whether the chunk gets another attempt, after the caller's pause when it is a retry of theirs.
+// Whether the chunk gets another attempt, after its pause.
 bool another_attempt(ChunkMove& move, Verdict verdict) {
   if (verdict.held && move.retries > 0) {
     move.retries--;
-    if (move.retry_delay_ms > 0) pause_ms(move.retry_delay_ms);
+    pause_ms(move.retry_delay_ms);
     return true;
   }
-  if (!verdict.unseen || move.looks == 0) return false;
+  if (!(verdict.unseen || verdict.busy) || move.looks == 0) return false;
+  if (verdict.busy) pause_ms(1u << (kLooks - move.looks));
   move.looks--;
   return true;
 }
@@ -288,10 +298,10 @@ int move_chunk(ChunkMove& move) {
     if (int err = read_back(move)) return err;
     Verdict verdict = classify(move);
     // A page another thread is migrating reads as absent for a moment.
-    if (!verdict.unseen && !verdict.held && move.looks > 0) {
+    if (!verdict.unseen && !verdict.busy && !verdict.held && move.looks > 0) {
       int in_flux = pages_in_flux(move.chunk, move.where.data());
       if (in_flux < 0) return in_flux;
-      verdict.unseen = in_flux > 0;
+      verdict.busy = in_flux > 0;
     }
     if (!another_attempt(move, verdict)) break;
   }
