@@ -140,7 +140,9 @@ export class Assembly {
     const failed = new Map<number, number[]>();
     const picked = finishedOnly && status ? new Int32Array(this.done) : undefined;
     let offset = 0;
-    for (const { chunk, failed: chunkFailed } of [...this.finished].sort((a, b) => a.chunk.firstPage - b.chunk.firstPage)) {
+    // In span order: lanes finish their chunks in any order.
+    if (this.finished.length > 1) this.finished.sort((a, b) => a.chunk.firstPage - b.chunk.firstPage);
+    for (const { chunk, failed: chunkFailed } of this.finished) {
       const first = finishedOnly ? offset : chunk.firstPage;
       picked?.set(status!.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
       for (const [code, indexes] of Object.entries(chunkFailed)) {
@@ -173,6 +175,40 @@ export class Aborted {
   constructor(readonly assembly: Assembly, readonly reason: unknown) {}
 }
 
+/** The chunks of one migration and how far its lanes have got. */
+interface Run {
+  chunks: Chunk[];
+  assembly: Assembly;
+  move: (chunk: Chunk) => Body<NativeMigrateResult>;
+  options: RunOptions;
+  /** The next chunk a lane takes. */
+  next: number;
+  /** The first error of any lane: no chunk starts after it. */
+  failure?: { error: unknown };
+}
+
+/**
+ * One lane: chunk after chunk until none is left, an error or an abort. A
+ * function of its own, not a generator closure inside runChunks(): V8 keeps
+ * what such closures allocate alive for several collections.
+ */
+function* lane(run: Run): Body<void> {
+  const { chunks, assembly, options } = run;
+  while (run.next < chunks.length && run.failure === undefined && options.signal?.aborted !== true) {
+    const chunk = chunks[run.next++];
+    try {
+      checkMemory(options);
+      const result = yield* run.move(chunk);
+      // Given away while this chunk ran: its result may describe someone else's memory.
+      checkMemory(options);
+      assembly.add(chunk, result);
+      options.onProgress?.({ pages: assembly.pages, done: assembly.done });
+    } catch (error) {
+      run.failure ??= { error };
+    }
+  }
+}
+
 /**
  * Runs the chunks, up to `concurrency` at once: the Promise form on the libuv
  * pool, the synchronous one (one lane) in order on the calling thread. `move`
@@ -182,25 +218,11 @@ export class Aborted {
  * buffer) while the move runs, or in onProgress.
  */
 export function* runChunks(chunks: Chunk[], assembly: Assembly, move: (chunk: Chunk) => Body<NativeMigrateResult>, options: RunOptions): Body<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const stopped = () => failure !== undefined || options.signal?.aborted === true;
-  function* lane(): Body<void> {
-    while (next < chunks.length && !stopped()) {
-      const chunk = chunks[next++];
-      try {
-        checkMemory(options);
-        const result = yield* move(chunk);
-        // Given away while this chunk ran: its result may describe someone else's memory.
-        checkMemory(options);
-        assembly.add(chunk, result);
-        options.onProgress?.({ pages: assembly.pages, done: assembly.done });
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  }
-  yield all(Array.from({ length: Math.min(options.concurrency, chunks.length) }, lane));
-  if (failure) throw failure.error;
+  const run: Run = { chunks, assembly, move, options, next: 0 };
+  const lanes = Math.min(options.concurrency, chunks.length);
+  // One lane (the synchronous form, a small view) runs in this body: no lane of its own to drive.
+  if (lanes === 1) yield* lane(run);
+  else yield all(Array.from({ length: lanes }, () => lane(run)));
+  if (run.failure) throw run.failure.error;
   if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
 }

@@ -10,13 +10,8 @@ export interface Both<T> {
   async(): Promise<T>;
 }
 
-/** A body that runs either way: it yields operations and gets their results back. */
+/** A body that runs either way: it yields operations and gets their results back (`(yield operation) as T`). */
 export type Body<T> = Generator<Both<unknown>, T, unknown>;
-
-/** The result of `operation` inside a body: `const value = yield* perform(operation)`. */
-export function* perform<T>(operation: Both<T>): Generator<Both<T>, T, unknown> {
-  return (yield operation) as T;
-}
 
 /** Runs the body on the calling thread: each operation's synchronous form, in place. */
 export function runSync<T>(body: Body<T>): T {
