@@ -271,10 +271,9 @@ t.test('a page a pipe holds: reported failed with its index, the others moved, r
   for (const [name, options, calls] of cases) {
     t.same(movePagesSync(buffer, back), back, `${name}: every page on node ${a} first`);
     const report = name.startsWith('sync') ? migrateBufferSync(buffer, b, { ...options, status: true }) : await migrateBuffer(buffer, b, { ...options, status: true });
-    const [code] = [...report.failed.keys()];
-    t.ok(['NOT_MOVED', 'EBUSY', 'EAGAIN'].includes(code), `${name}: the held page failed as ${code}`);
-    t.same(report.failed, new Map([[code, 1]]), `${name}: one page failed`);
-    t.same(report.failedPages, new Map([[code, [3]]]), `${name}: and it is page 3`);
+    // The kernel tried it, gave up and stored no status for it: elsewhere with no error code of its own.
+    t.same(report.failed, new Map([['NOT_MOVED', 1]]), `${name}: one page failed, NOT_MOVED`);
+    t.same(report.failedPages, new Map([['NOT_MOVED', [3]]]), `${name}: and it is page 3`);
     t.equal(report.onNode, 7, `${name}: the seven others on node ${b}`);
     const after = pageNodes(buffer);
     t.same([...after], [b, b, b, a, b, b, b, b], `${name}: read back: page 3 still on node ${a}`);

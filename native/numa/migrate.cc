@@ -36,6 +36,7 @@ struct ChunkMove {
   unsigned retries = 0;              // the caller's retries left for pages the kernel could not move
   unsigned retry_delay_ms = 0;       // the caller's pause before each
   unsigned looks = 0;                // attempts left for pages the kernel could not see
+  unsigned waits = 0;                // attempts left for pages someone else had
   std::vector<void*> addresses;      // of every page
   std::vector<int32_t> nodes;        // every page's target
   std::vector<int32_t> where;        // read back after an attempt
@@ -255,14 +256,16 @@ Verdict classify(ChunkMove& move) {
 // Pages of a chunk left behind are offered again, only they. Pages the kernel
 // tried and gave up on (pinned, held by a pipe or I/O) have been retried
 // inside its own call already: as often as the caller asks, with the caller's
-// pause before each time. Pages it did not see (faulted back in) are offered
-// again at once, and pages someone else had for a moment (EBUSY, or absent
-// with a swap-type entry: being migrated, or swapped out) after a pause
-// doubling from 1 ms: up to kLooks times in all, at no cost to the caller's
-// retries. Never: a target out of memory, and a page the kernel reported
+// pause before each time. At no cost to the caller's retries: pages it did
+// not see (faulted back in) or that read as absent with a swap-type entry
+// (being migrated, or swapped out) at once, up to kLooks times; pages another
+// migration had isolated (EBUSY), which the kernel did not try, once that
+// migration has had time to end: after a pause doubling from 1 ms, up to
+// kWaits times. Never: a target out of memory, and a page the kernel reported
 // moved that is elsewhere (a huge page whose subpages target different
 // nodes), which would not settle.
 constexpr unsigned kLooks = 4;
+constexpr unsigned kWaits = 10;
 
 void pause_ms(unsigned ms) {
   timespec pause = {time_t(ms / 1000), long(ms % 1000) * 1000000L};
@@ -277,8 +280,12 @@ bool another_attempt(ChunkMove& move, Verdict verdict) {
     pause_ms(move.retry_delay_ms);
     return true;
   }
-  if (!(verdict.unseen || verdict.busy) || move.looks == 0) return false;
-  if (verdict.busy) pause_ms(1u << (kLooks - move.looks));
+  if (verdict.busy && move.waits > 0) {
+    pause_ms(1u << (kWaits - move.waits));
+    move.waits--;
+    return true;
+  }
+  if (!verdict.unseen || move.looks == 0) return false;
   move.looks--;
   return true;
 }
@@ -301,7 +308,7 @@ int move_chunk(ChunkMove& move) {
     if (!verdict.unseen && !verdict.busy && !verdict.held && move.looks > 0) {
       int in_flux = pages_in_flux(move.chunk, move.where.data());
       if (in_flux < 0) return in_flux;
-      verdict.busy = in_flux > 0;
+      verdict.unseen = in_flux > 0;
     }
     if (!another_attempt(move, verdict)) break;
   }
@@ -333,6 +340,7 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOpt
     move.status = status + first;
     move.retries = options.retries;
     move.looks = kLooks;
+    move.waits = kWaits;
     kept_array(move.where, count);
     if (int err = move_chunk(move)) return err;
   }
