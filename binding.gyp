@@ -9,6 +9,7 @@
             "native/alloc.cc",
             "native/args.cc",
             "native/binding.cc",
+            "native/constants.cc",
             "native/exec.cc",
             "native/jobs.cc",
             "native/migrate.cc",
@@ -18,10 +19,12 @@
             "native/numa/affinity.cc",
             "native/numa/alloc.cc",
             "native/numa/exec.cc",
-            "native/numa/frames.cc",
             "native/numa/migrate.cc",
-            "native/numa/pages.cc",
-            "native/numa/policy.cc"
+            "native/numa/pagemap.cc",
+            "native/numa/policy.cc",
+            "native/numa/process.cc",
+            "native/numa/query.cc",
+            "native/numa/span.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

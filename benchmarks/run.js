@@ -4,7 +4,7 @@
 // benchmarks/results/<label>.json and .svg and printed as a table.
 //   --quick            fewer sizes and repetitions
 //   --label <name>     results file name (default: host, or vm-<topology> in the QEMU guest)
-//   --only <suites>    comma-separated: overhead,migration,balancing,query,latency
+//   --only <suites>    comma-separated: overhead,migration,held,balancing,query,latency
 //   --build-only       build the raw C baselines and stop (vm.js does, before a guest run)
 // In the QEMU guest the results go to the console for vm.js to save.
 const { spawnSync } = require('node:child_process');
@@ -17,17 +17,21 @@ const { meets } = require('./chart');
 const { printForHost, saveResults } = require('./results');
 const { latencySuite } = require('./suites/latency');
 const { balancingSuite } = require('./suites/balancing');
+const { heldSuite } = require('./suites/held');
 const { migrationSuite } = require('./suites/migration');
 const { overheadSuite } = require('./suites/overhead');
 const { querySuite } = require('./suites/query');
 
 const RAW = path.join(__dirname, 'raw');
 const RAW_ADDON = path.join(RAW, 'build', 'Release', 'raw.node');
+const HELD_ADDON = path.join(RAW, 'build', 'Release', 'held_page.node');
 
 /** Builds the baselines when missing or older than their sources. */
 function buildRaw() {
-  const sources = [path.join(RAW, 'raw.c'), path.join(RAW, 'binding.gyp'), path.join(__dirname, '..', 'native', 'numa', 'kernel.h')];
-  if (existsSync(RAW_ADDON) && sources.every((source) => statSync(source).mtimeMs <= statSync(RAW_ADDON).mtimeMs)) return;
+  const root = path.join(__dirname, '..');
+  const sources = [path.join(RAW, 'raw.c'), path.join(RAW, 'binding.gyp'), path.join(root, 'native', 'numa', 'kernel.h'), path.join(root, 'test', 'native', 'held-page.c')];
+  const built = (addon) => existsSync(addon) && sources.every((source) => statSync(source).mtimeMs <= statSync(addon).mtimeMs);
+  if (built(RAW_ADDON) && built(HELD_ADDON)) return;
   // Through npm, so that node-gyp gets npm's configuration (nodedir, proxy) as `npm install` does.
   const build = spawnSync('npm', ['exec', '--', 'node-gyp', 'rebuild'], { cwd: RAW, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('building the raw C baselines failed');
@@ -79,12 +83,14 @@ async function main() {
   if (values['build-only']) return;
   if (!capabilities().supported) throw new Error(`numaplace cannot run here: ${capabilities().reason}`);
   const raw = require(RAW_ADDON);
+  const held = require(HELD_ADDON);
   const label = values.label ?? (process.env.NUMAPLACE_VM_TOPOLOGY ? `vm-${process.env.NUMAPLACE_VM_TOPOLOGY}` : 'host');
-  const only = new Set((values.only ?? 'overhead,migration,balancing,query,latency').split(','));
+  const only = new Set((values.only ?? 'overhead,migration,held,balancing,query,latency').split(','));
   const { nodes } = topology();
   const memoryNodes = nodes.filter((node) => node.hasMemory);
   const context = {
     raw,
+    held,
     quick: values.quick === true,
     nodes: memoryNodes.map((node) => node.id),
     free: Math.min(...memoryNodes.slice(0, 2).map((node) => node.memFree)),
@@ -96,7 +102,8 @@ async function main() {
   };
   const figures = [];
   const notes = {};
-  for (const [name, suite] of Object.entries({ overhead: overheadSuite, migration: migrationSuite, balancing: balancingSuite, query: querySuite, latency: latencySuite })) {
+  const suites = { overhead: overheadSuite, migration: migrationSuite, held: heldSuite, balancing: balancingSuite, query: querySuite, latency: latencySuite };
+  for (const [name, suite] of Object.entries(suites)) {
     if (!only.has(name)) continue;
     const note = await suite(context);
     if (note) {

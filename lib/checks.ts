@@ -30,17 +30,33 @@ export function byteView(value: unknown, fn: string, arg = 'view'): Uint8Array {
   let byteOffset = 0;
   let byteLength: number | undefined;
   if (ArrayBuffer.isView(value)) {
+    // Before its fields: a DataView over a detached buffer throws for them.
+    if (isDetached(value.buffer)) throw detachedArgument(fn, arg);
     ({ buffer, byteOffset, byteLength } = value);
   } else if (types.isAnyArrayBuffer(value)) {
+    if (isDetached(value)) throw detachedArgument(fn, arg);
     buffer = value;
   } else {
     throw invalidType(fn, arg, VIEW_KINDS, value);
   }
+  return new Uint8Array(buffer, byteOffset, byteLength);
+}
+
+/** Whether the buffer was transferred or detached: a view over it can no longer be made. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
   try {
-    return new Uint8Array(buffer, byteOffset, byteLength);
+    new Uint8Array(buffer);
+    return false;
   } catch {
-    throw new TypeError(`${fn}: \`${arg}\` is backed by a detached ArrayBuffer (it was transferred or freed)`);
+    return true;
   }
+}
+
+/** A TypeError with Node's code for a detached buffer (the addon's is the same): its memory is no longer the caller's. */
+function detachedArgument(fn: string, arg: string): TypeError {
+  const error = new TypeError(`${fn}: \`${arg}\` is backed by a detached ArrayBuffer (it was transferred or freed)`);
+  return Object.assign(error, { code: 'ERR_INVALID_STATE' });
 }
 
 /** A view that has a first byte. */
@@ -111,6 +127,7 @@ export function pinTargetArgument(value: unknown, fn: string): { cpus: number[] 
 /** One node per page of a span: an Int32Array of `pages` node ids. */
 export function pageTargetsArgument(value: unknown, fn: string, pages: number): Int32Array {
   if (!(value instanceof Int32Array)) throw invalidType(fn, 'targets', 'an Int32Array of node ids', value);
+  if (isDetached(value.buffer)) throw detachedArgument(fn, 'targets');
   if (value.length !== pages) {
     throw new RangeError(`${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${value.length}`);
   }
@@ -248,6 +265,15 @@ export function positiveIntegerOption(value: unknown, fn: string, name: string, 
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, 'a positive integer', value);
   if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalidRange(fn, `options.${name}`, 'a positive integer', value);
+  return value;
+}
+
+/** An optional integer option from 0 to `max` (a count that may be none, or a delay); `fallback` when undefined. */
+export function boundedIntegerOption(value: unknown, fn: string, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const expected = `an integer from 0 to ${max}`;
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, expected, value);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRange(fn, `options.${name}`, expected, value);
   return value;
 }
 

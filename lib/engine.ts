@@ -1,11 +1,12 @@
 // The migration engine: a view is split into chunks of whole huge-page-aligned
 // page ranges, which run one after another (sync) or several at a time on the
-// libuv pool (async). Between chunks it reports progress and honours an
-// AbortSignal; a chunk already in the kernel always finishes.
+// libuv pool (async), from one body (lib/sync-async.ts). Between chunks it
+// reports progress and honours an AbortSignal; a chunk already in the kernel
+// always finishes.
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
-import { increment } from './pages';
+import { all, type Body } from './sync-async';
 
 export interface Progress {
   /** Pages spanned by the view. */
@@ -22,10 +23,10 @@ export interface Chunk {
 }
 
 // Pages per chunk at most when the caller sets none: progress and an abort
-// come at least every 64 MiB of 4 KiB pages. The same as kChunkPages in
-// native/numa/pages.h: a default chunk is one move_pages call, and its
-// statuses fit the arrays each thread keeps.
-const MAX_DEFAULT_CHUNK_PAGES = 16384;
+// come at least every 64 MiB of 4 KiB pages. The addon's constants.CHUNK_PAGES
+// (kChunkPages in native/numa/span.h; test/binding.test.ts compares): a default
+// chunk is one move_pages call, and its statuses fit the arrays each thread keeps.
+export const MAX_DEFAULT_CHUNK_PAGES = 16384;
 
 /** chunkPages rounded up to whole huge pages, so no transparent huge page is split between two chunks. */
 export function alignedChunkPages(chunkPages: number): number {
@@ -38,16 +39,18 @@ export function alignedChunkPages(chunkPages: number): number {
  * huge page where the span starts, so that every boundary falls between two
  * huge pages and no huge page is split. Without chunkPages: one chunk per
  * lane, up to MAX_DEFAULT_CHUNK_PAGES. Every move_pages call has a fixed cost
- * in the kernel (it first drains every CPU's batches of new pages: ~20 µs a
- * call on the 2-CPU host), so fewer, larger calls are cheaper.
+ * in the kernel (it first drains every CPU's batches of new pages), so fewer,
+ * larger calls are cheaper.
  */
 export function planChunks(view: Uint8Array, chunkPages: number | undefined, lanes = 1): Chunk[] {
-  const { address, start, pages } = native.spanOf(view); // once: a native call costs ~2 µs here
-  const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(pages / lanes))));
+  const { address, start, pages } = native.spanOf(view); // once: a native call costs more than the arithmetic
   const pageSize = BigInt(native.pageSize);
-  const chunkBytes = BigInt(perChunk) * pageSize;
   const hugePage = BigInt(Math.max(native.hugePageSize, native.pageSize));
   const base = (start / hugePage) * hugePage;
+  // Counted from `base`, so that a span starting inside a huge page gets no extra chunk.
+  const fromBase = Number((start - base) / pageSize) + pages;
+  const perChunk = alignedChunkPages(chunkPages ?? Math.max(1, Math.min(MAX_DEFAULT_CHUNK_PAGES, Math.ceil(fromBase / lanes))));
+  const chunkBytes = BigInt(perChunk) * pageSize;
   const chunks: Chunk[] = [];
   let first = start;
   const end = start + BigInt(pages) * pageSize;
@@ -68,9 +71,9 @@ export function planChunks(view: Uint8Array, chunkPages: number | undefined, lan
 
 /**
  * One pool thread stays free for fs, dns and crypto work, and one CPU for the
- * event loop (in a 2-CPU guest two chunks in flight delayed it by tens of ms).
+ * event loop (in a 2-CPU guest two chunks in flight delayed it noticeably).
  * A view of one huge page or less gets one lane: a second chunk would only add
- * a move_pages call's fixed cost, and counting this thread's CPUs costs ~1.5 µs.
+ * a move_pages call's fixed cost, and counting this thread's CPUs is a system call.
  */
 export function defaultConcurrency(viewBytes: number): number {
   if (viewBytes <= Math.max(native.hugePageSize, native.pageSize)) return 1;
@@ -78,21 +81,13 @@ export function defaultConcurrency(viewBytes: number): number {
   return Math.max(1, Math.min(poolSize - 1, availableParallelism() - 1));
 }
 
-/** What the chunks done so far add up to: per-page statuses only when asked for. */
-export interface MigrationTotals {
-  onNode: number;
-  /** Only when the chunks counted moved pages (a query before each move). */
-  moved?: number;
-  notPresent: number;
-  /** Pages elsewhere after the move, by final status (a node id or a negative errno). */
-  failed: Map<number, number>;
-  hidden: number;
-  hugePages: number;
-  elapsedNs: number;
-  status?: Int32Array;
-}
+/** What the chunks done so far add up to: the native result's fields, `failed` over the whole span. */
+export type MigrationTotals = Omit<NativeMigrateResult, 'failed'> & {
+  /** The pages elsewhere after the move, by final status: their indexes in the span, ascending. */
+  failed: Map<number, number[]>;
+};
 
-/** The results of the chunks done so far: counts summed, statuses (when wanted) placed over the span. */
+/** The results of the chunks done so far: counts summed, statuses (when wanted) and failed pages placed over the span. */
 export class Assembly {
   static forChunks(chunks: Chunk[], wantStatus: boolean): Assembly {
     return new Assembly(
@@ -105,11 +100,11 @@ export class Assembly {
   onNode = 0;
   moved: number | undefined;
   notPresent = 0;
-  readonly failed = new Map<number, number>();
   hidden = 0;
   hugePages = 0;
+  calls = 0;
   done = 0;
-  private readonly finished: Chunk[] = [];
+  private readonly finished: { chunk: Chunk; failed: NativeMigrateResult['failed'] }[] = [];
 
   constructor(
     readonly pages: number,
@@ -122,30 +117,42 @@ export class Assembly {
     this.onNode += result.onNode;
     if (result.moved !== undefined) this.moved = (this.moved ?? 0) + result.moved;
     this.notPresent += result.notPresent;
-    for (const [status, pages] of Object.entries(result.failed)) increment(this.failed, Number(status), pages);
     this.hidden += result.hidden;
     this.hugePages += result.hugePages;
+    this.calls += result.calls;
     if (this.status && result.status) this.status.set(result.status, chunk.firstPage);
     this.done += chunk.pages;
-    this.finished.push(chunk);
+    this.finished.push({ chunk, failed: result.failed });
   }
 
   result(elapsedNs: number): MigrationTotals {
-    const { onNode, moved, notPresent, failed, hidden, hugePages, status } = this;
-    return { onNode, moved, notPresent, failed, hidden, hugePages, elapsedNs, status };
+    return this.totals(elapsedNs, false);
   }
 
   /** The results of the finished chunks only, as if the view were just those pages. */
   finishedResult(elapsedNs: number): MigrationTotals {
-    const all = this.status;
-    if (!all) return this.result(elapsedNs);
-    const picked = new Int32Array(this.done);
+    return this.totals(elapsedNs, true);
+  }
+
+  /** The finished chunks in span order, their pages numbered in the span or, `finishedOnly`, among theirs. */
+  private totals(elapsedNs: number, finishedOnly: boolean): MigrationTotals {
+    const { onNode, moved, notPresent, hidden, hugePages, calls, status } = this;
+    const failed = new Map<number, number[]>();
+    const picked = finishedOnly && status ? new Int32Array(this.done) : undefined;
     let offset = 0;
-    for (const chunk of [...this.finished].sort((a, b) => a.firstPage - b.firstPage)) {
-      picked.set(all.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+    // In span order: lanes finish their chunks in any order.
+    if (this.finished.length > 1) this.finished.sort((a, b) => a.chunk.firstPage - b.chunk.firstPage);
+    for (const { chunk, failed: chunkFailed } of this.finished) {
+      const first = finishedOnly ? offset : chunk.firstPage;
+      picked?.set(status!.subarray(chunk.firstPage, chunk.firstPage + chunk.pages), offset);
+      for (const [code, indexes] of Object.entries(chunkFailed)) {
+        const pages = failed.get(Number(code)) ?? [];
+        for (const index of indexes) pages.push(first + index);
+        failed.set(Number(code), pages);
+      }
       offset += chunk.pages;
     }
-    return { ...this.result(elapsedNs), status: picked };
+    return { onNode, moved, notPresent, failed, hidden, hugePages, calls, elapsedNs, status: picked ?? status };
   }
 }
 
@@ -168,48 +175,54 @@ export class Aborted {
   constructor(readonly assembly: Assembly, readonly reason: unknown) {}
 }
 
-/** Runs every chunk on the calling thread in order. */
-export function runChunksSync(chunks: Chunk[], assembly: Assembly, run: (chunk: Chunk) => NativeMigrateResult, options: RunOptions): void {
-  for (const chunk of chunks) {
-    if (options.signal?.aborted) throw new Aborted(assembly, options.signal.reason);
-    // onProgress may have transferred or resized the buffer.
-    checkMemory(options);
-    assembly.add(chunk, run(chunk));
-    options.onProgress?.({ pages: assembly.pages, done: assembly.done });
+/** The chunks of one migration and how far its lanes have got. */
+interface Run {
+  chunks: Chunk[];
+  assembly: Assembly;
+  move: (chunk: Chunk) => Body<NativeMigrateResult>;
+  options: RunOptions;
+  /** The next chunk a lane takes. */
+  next: number;
+  /** The first error of any lane: no chunk starts after it. */
+  failure?: { error: unknown };
+}
+
+/**
+ * One lane: chunk after chunk until none is left, an error or an abort. A
+ * function of its own, not a generator closure inside runChunks(): V8 keeps
+ * what such closures allocate alive for several collections.
+ */
+function* lane(run: Run): Body<void> {
+  const { chunks, assembly, options } = run;
+  while (run.next < chunks.length && run.failure === undefined && options.signal?.aborted !== true) {
+    const chunk = chunks[run.next++];
+    try {
+      checkMemory(options);
+      const result = yield* run.move(chunk);
+      // Given away while this chunk ran: its result may describe someone else's memory.
+      checkMemory(options);
+      assembly.add(chunk, result);
+      options.onProgress?.({ pages: assembly.pages, done: assembly.done });
+    } catch (error) {
+      run.failure ??= { error };
+    }
   }
 }
 
 /**
- * Runs the chunks with up to `concurrency` in flight on the libuv pool. On an
- * error or an abort no new chunk starts; the ones in flight finish first. The
- * memory is checked before each chunk and after it: the caller can give it
- * away (transfer or resize the buffer) while the move runs.
+ * Runs the chunks, up to `concurrency` at once: the Promise form on the libuv
+ * pool, the synchronous one (one lane) in order on the calling thread. `move`
+ * is the body of one chunk's move. On an error or an abort no new chunk
+ * starts; the ones in flight finish first. The memory is checked before each
+ * chunk and after it: the caller can give it away (transfer or resize the
+ * buffer) while the move runs, or in onProgress.
  */
-export async function runChunks(
-  chunks: Chunk[],
-  assembly: Assembly,
-  run: (chunk: Chunk) => Promise<NativeMigrateResult>,
-  options: RunOptions,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const stopped = () => failure !== undefined || options.signal?.aborted === true;
-  const lane = async () => {
-    while (next < chunks.length && !stopped()) {
-      const chunk = chunks[next++];
-      try {
-        checkMemory(options);
-        const result = await run(chunk);
-        // Given away while this chunk ran: its result may describe someone else's memory.
-        checkMemory(options);
-        assembly.add(chunk, result);
-        options.onProgress?.({ pages: assembly.pages, done: assembly.done });
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, chunks.length) }, lane));
-  if (failure) throw failure.error;
+export function* runChunks(chunks: Chunk[], assembly: Assembly, move: (chunk: Chunk) => Body<NativeMigrateResult>, options: RunOptions): Body<void> {
+  const run: Run = { chunks, assembly, move, options, next: 0 };
+  const lanes = Math.min(options.concurrency, chunks.length);
+  // One lane (the synchronous form, a small view) runs in this body: no lane of its own to drive.
+  if (lanes === 1) yield* lane(run);
+  else yield all(Array.from({ length: lanes }, () => lane(run)));
+  if (run.failure) throw run.failure.error;
   if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
 }

@@ -36,6 +36,7 @@ export {
   type ParallelMigrateOptions,
   type Progress,
   type MigrationReport,
+  type MigrationReportFor,
   type MovePagesOptions,
 } from './migrate';
 export type { PolicyMode } from './mempolicy';

@@ -1,4 +1,6 @@
-// The kernel's memory policy numbers (include/uapi/linux/mempolicy.h).
+// The kernel's memory policy numbers (include/uapi/linux/mempolicy.h): the
+// addon's `constants`, copied so that the package loads where the addon cannot
+// (test/binding.test.ts compares each copy with the addon's).
 import type { NativePolicy } from '../types/binding';
 
 /** Memory policy modes (MPOL_*), as numactl and libnuma name them. */

@@ -1,21 +1,11 @@
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import type { NativeMigrateResult } from '../types/binding';
+import type { NativeMigrateResult, NativeMoveOptions } from '../types/binding';
 import { native } from './binding';
-import {
-  Aborted,
-  Assembly,
-  type Chunk,
-  defaultConcurrency,
-  type MigrationTotals,
-  planChunks,
-  type Progress,
-  runChunks,
-  runChunksSync,
-  type RunOptions,
-} from './engine';
+import { Aborted, Assembly, type Chunk, defaultConcurrency, type MigrationTotals, planChunks, type Progress, runChunks, type RunOptions } from './engine';
 import {
   booleanOption,
+  boundedIntegerOption,
   byteView,
   functionOption,
   type MemoryView,
@@ -26,10 +16,10 @@ import {
   positiveIntegerOption,
   signalOption,
 } from './checks';
-import { callNative, callNativeAsync, NumaError, translate } from './errors';
-import { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL } from './mempolicy';
-import { increment, PAGE_HIDDEN } from './pages';
+import { callNative, NumaError, translate } from './errors';
+import { PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
+import { type Body, type Both, runAsync, runSync } from './sync-async';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -44,6 +34,16 @@ export interface MigrateOptions {
    * that costs about as much as a move of pages already in place.
    */
   countMoved?: boolean;
+  /**
+   * How often, per chunk, pages the kernel tried to move and could not (pinned or held by a pipe or
+   * I/O) are offered again, only they (default 1, at most 1000). The kernel has already retried them
+   * inside its own call, so a page still held is usually held for a while: more retries, with
+   * `retryDelayMs`, are for holds the caller knows to be short. Pages NUMA balancing hid from the
+   * move, and pages another migration had for a moment (EBUSY), are moved again whatever this says.
+   */
+  retries?: number;
+  /** Milliseconds to wait before each of those retries (default 0, at most 60000). */
+  retryDelayMs?: number;
   /**
    * Pages per chunk, rounded up to whole transparent huge pages. Chunks are the unit of progress,
    * cancellation and parallel work. Default: the span split evenly over the chunks in flight, at most
@@ -76,8 +76,14 @@ export interface MigrationReport {
   alreadyOnNode?: number;
   /** Pages with no page of their own (never written, or only the zero page); use `prefault` to move them too. */
   notPresent: number;
-  /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …) or NOT_MOVED. */
+  /** Pages not on `node` after the move, by the kernel's error code (EBUSY, ENOMEM, EACCES, …), NOT_MOVED or NODE_UNKNOWN. */
   failed: Map<string, number>;
+  /**
+   * Which pages `failed` counts, by the same codes: their indexes in the span (page 0 holds the
+   * view's first byte; `status[i]` says where page i is), ascending; `failedPages.get(code).length`
+   * is `failed.get(code)`.
+   */
+  failedPages: Map<string, number[]>;
   /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
   hidden: number;
   /**
@@ -91,6 +97,11 @@ export interface MigrationReport {
   status?: Int32Array;
   /** Wall-clock time of the whole migration: prefault, queries and moves of every chunk. */
   elapsedNs: number;
+  /**
+   * move_pages calls that moved pages: one per chunk, and one more for each time pages left
+   * behind were offered again (see `retries`); the queries that read pages back are not counted.
+   */
+  calls: number;
   /** The kernel path that moved the pages: move_pages with a per-page array. */
   method: 'move_pages';
   /** Chunks the span was split into (see `chunkPages`). */
@@ -98,6 +109,15 @@ export interface MigrationReport {
   /** Chunks that ran at once. */
   concurrency: number;
 }
+
+/**
+ * The report of a migration asked with options `O`: `moved` and `alreadyOnNode`
+ * are there (not optional) when `O` has `countMoved: true`, and `status` when
+ * it has `status: true`.
+ */
+export type MigrationReportFor<O> = MigrationReport &
+  (O extends { countMoved: true } ? { moved: number; alreadyOnNode: number } : unknown) &
+  (O extends { status: true } ? { status: Int32Array } : unknown);
 
 /**
  * What migrateBuffer() and migrateBufferSync() throw when their `signal` stops
@@ -136,10 +156,8 @@ interface Request {
   /** The view's length when the call began: the buffer is measured once. */
   byteLength: number;
   node: number;
-  flags: number;
-  prefault: boolean;
-  countMoved: boolean;
-  wantStatus: boolean;
+  /** What the addon is asked for every chunk. */
+  options: NativeMoveOptions;
   chunks: Chunk[];
   concurrency: number;
   onProgress?: (progress: Progress) => void;
@@ -156,29 +174,41 @@ function migrationRequest(
   const view = fixedLength(byteView(value, fn));
   const target = nodeArgument(node, fn);
   const keys = parallel ? [...MIGRATE_KEYS, 'concurrency'] : MIGRATE_KEYS;
-  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency } = optionsArgument(options, fn, keys);
+  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency, retries, retryDelayMs } = optionsArgument(options, fn, keys);
   if (!parallel) noConcurrency(concurrency, fn);
   const givenLanes = parallel && concurrency !== undefined ? positiveIntegerOption(concurrency, fn, 'concurrency', 1) : undefined;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
-  const all = booleanOption(moveAll, fn, 'moveAll');
-  const checked = {
-    flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+  const nativeOptions: NativeMoveOptions = {
+    moveAll: booleanOption(moveAll, fn, 'moveAll'),
     prefault: booleanOption(prefault, fn, 'prefault'),
     countMoved: booleanOption(countMoved, fn, 'countMoved'),
-    wantStatus: booleanOption(status, fn, 'status'),
-    onProgress: functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress'),
-    signal: signalOption(signal, fn),
+    status: booleanOption(status, fn, 'status'),
+    ...retryOptions(fn, retries, retryDelayMs),
   };
-  if (all) requireMoveAll(fn);
+  const progress = functionOption<(progress: Progress) => void>(onProgress, fn, 'onProgress');
+  const stop = signalOption(signal, fn);
+  if (nativeOptions.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, [target]);
   const context = () => `for a view of ${view.byteLength} bytes`;
   const lanes = parallel ? (givenLanes ?? callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
   const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
-  return { fn, view, byteLength: view.byteLength, node: target, ...checked, chunks, concurrency: lanes };
+  return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop };
+}
+
+// The most retries and the longest pause before one: the addon's constants.MAX_RETRIES and
+// MAX_RETRY_DELAY_MS, copied so that the checks run where it cannot load (test/binding.test.ts compares).
+export const MAX_RETRIES = 1000;
+export const MAX_RETRY_DELAY_MS = 60000;
+
+function retryOptions(fn: string, retries: unknown, retryDelayMs: unknown): Pick<NativeMoveOptions, 'retries' | 'retryDelayMs'> {
+  return {
+    retries: boundedIntegerOption(retries, fn, 'retries', 1, MAX_RETRIES),
+    retryDelayMs: boundedIntegerOption(retryDelayMs, fn, 'retryDelayMs', 0, MAX_RETRY_DELAY_MS),
+  };
 }
 
 // Every option key of migrateBufferSync; migrateBuffer also takes `concurrency`.
-const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal'];
+const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal', 'retries', 'retryDelayMs'];
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
@@ -217,11 +247,17 @@ function failureCode(status: number): string {
 }
 
 function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
-  const failed = new Map<string, number>();
-  for (const [status, count] of totals.failed) increment(failed, failureCode(status), count);
-  const { onNode, notPresent, hidden, hugePages, status, elapsedNs } = totals;
+  const failedPages = new Map<string, number[]>();
+  for (const [status, indexes] of totals.failed) {
+    const code = failureCode(status);
+    const known = failedPages.get(code);
+    // Statuses with one code (nodes other than the target, all NOT_MOVED) merged in page order.
+    failedPages.set(code, known ? [...known, ...indexes].sort((a, b) => a - b) : indexes);
+  }
+  const failed = new Map([...failedPages].map(([code, indexes]) => [code, indexes.length]));
+  const { onNode, notPresent, hidden, hugePages, status, elapsedNs, calls } = totals;
   // No chunk (an empty view) counted nothing moved, but was asked to.
-  const moved = totals.moved ?? (request.countMoved ? 0 : undefined);
+  const moved = totals.moved ?? (request.options.countMoved ? 0 : undefined);
   return {
     node: request.node,
     pages,
@@ -229,10 +265,12 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     ...(moved !== undefined ? { moved, alreadyOnNode: onNode - moved } : {}),
     notPresent,
     failed,
+    failedPages,
     hidden,
     hugePages,
     ...(status ? { status } : {}),
     elapsedNs,
+    calls,
     method: 'move_pages',
     chunks: request.chunks.length,
     concurrency: Math.min(request.concurrency, request.chunks.length),
@@ -255,6 +293,35 @@ function runOptions(request: Request): RunOptions {
   return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal, memoryGone: () => memoryGone(request) };
 }
 
+/** A call of an export pair, in the form the driver picks, with a kernel error told as the public function `fn`'s. */
+function* nativeCall<T>(fn: string, context: string, call: Both<T>): Body<T> {
+  try {
+    // Yielded here rather than through perform(): one generator less a chunk.
+    return (yield call) as T;
+  } catch (error) {
+    throw translate(error, fn, context);
+  }
+}
+
+/** migrateBuffer() and migrateBufferSync(): the one body of both. */
+function* migration(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined, parallel: boolean): Body<MigrationReport> {
+  const request = migrationRequest(fn, view, node, options, parallel);
+  const started = process.hrtime.bigint();
+  const assembly = Assembly.forChunks(request.chunks, request.options.status === true);
+  const context = `for a view of ${request.byteLength} bytes`;
+  const move = (chunk: Chunk) =>
+    nativeCall(fn, context, {
+      sync: () => native.migrate(chunk.view, request.node, request.options),
+      async: () => native.migrateAsync(chunk.view, request.node, request.options),
+    });
+  try {
+    yield* runChunks(request.chunks, assembly, move, runOptions(request));
+  } catch (error) {
+    rethrowChunkError(request, assembly, started, error);
+  }
+  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+}
+
 /**
  * Moves the pages spanned by `view` to `node` on the libuv pool, in chunks of
  * `chunkPages` with up to `concurrency` at once; the event loop keeps running.
@@ -262,26 +329,20 @@ function runOptions(request: Request): RunOptions {
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, countMoved, chunkPages, concurrency, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, retries, retryDelayMs, chunkPages, concurrency, onProgress, signal.
  * @throws TypeError/RangeError (rejections) for invalid arguments; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE; MigrationAbortedError when `signal` aborts it.
  *
  * @example
  * const report = await migrateBuffer(buffer, 1);
  * console.log(report.onNode, report.failed); // pages on node 1, Map { code => pages } left behind
  */
-export async function migrateBuffer(view: MemoryView, node: number, options?: ParallelMigrateOptions): Promise<MigrationReport> {
-  const request = migrationRequest('migrateBuffer', view, node, options, true);
-  const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
-  const context = `for a view of ${request.byteLength} bytes`;
-  const move = (chunk: Chunk) =>
-    callNativeAsync(request.fn, context, () => native.migrateAsync(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
-  try {
-    await runChunks(request.chunks, assembly, move, runOptions(request));
-  } catch (error) {
-    rethrowChunkError(request, assembly, started, error);
-  }
-  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+export function migrateBuffer<O extends ParallelMigrateOptions = ParallelMigrateOptions>(
+  view: MemoryView,
+  node: number,
+  options?: O & ParallelMigrateOptions,
+): Promise<MigrationReportFor<O>> {
+  // The report has `moved` and `status` when asked for: see migrationReport().
+  return runAsync(migration('migrateBuffer', view, node, options, true)) as Promise<MigrationReportFor<O>>;
 }
 
 /**
@@ -289,42 +350,40 @@ export async function migrateBuffer(view: MemoryView, node: number, options?: Pa
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param node - The target node, one with memory.
- * @param options - prefault, moveAll, status, countMoved, chunkPages, onProgress, signal.
+ * @param options - prefault, moveAll, status, countMoved, retries, retryDelayMs, chunkPages, onProgress, signal.
  * @throws The errors of migrateBuffer(), thrown.
  *
  * @example
  * const { moved, alreadyOnNode } = migrateBufferSync(buffer, 1, { countMoved: true });
  */
-export function migrateBufferSync(view: MemoryView, node: number, options?: MigrateOptions): MigrationReport {
-  const fn = 'migrateBufferSync';
-  const request = migrationRequest(fn, view, node, options, false);
-  const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks, request.wantStatus);
-  const context = `for a view of ${request.byteLength} bytes`;
-  const move = (chunk: Chunk) =>
-    callNative(fn, context, () => native.migrate(chunk.view, request.node, request.flags, request.prefault, request.countMoved, request.wantStatus));
-  try {
-    runChunksSync(request.chunks, assembly, move, runOptions(request));
-  } catch (error) {
-    rethrowChunkError(request, assembly, started, error);
-  }
-  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+export function migrateBufferSync<O extends MigrateOptions = MigrateOptions>(view: MemoryView, node: number, options?: O & MigrateOptions): MigrationReportFor<O> {
+  return runSync(migration('migrateBufferSync', view, node, options, false)) as MigrationReportFor<O>;
 }
 
 export interface MovePagesOptions {
   /** Also move pages shared with other processes (MPOL_MF_MOVE_ALL; needs CAP_SYS_NICE). */
   moveAll?: boolean;
+  /** As migrateBuffer's: how often pages the kernel could not move are offered again (default 1). */
+  retries?: number;
+  /** As migrateBuffer's: milliseconds to wait before each retry (default 0). */
+  retryDelayMs?: number;
 }
 
-function movePagesRequest(fn: string, value: MemoryView, nodes: unknown, options: MovePagesOptions | undefined) {
+/** movePages() and movePagesSync(): the one body of both. */
+function* pageMoves(fn: string, value: MemoryView, nodes: Int32Array, options: MovePagesOptions | undefined): Body<Int32Array> {
   const view = byteView(value, fn);
-  const { pages } = callNative(fn, () => `for a view of ${view.byteLength} bytes`, () => native.spanOf(view));
+  const context = `for a view of ${view.byteLength} bytes`;
+  const { pages } = callNative(fn, context, () => native.spanOf(view));
   const targets = pageTargetsArgument(nodes, fn, pages);
-  const { moveAll } = optionsArgument(options, fn, ['moveAll']);
-  const all = booleanOption(moveAll, fn, 'moveAll');
-  if (all) requireMoveAll(fn);
+  const { moveAll, retries, retryDelayMs } = optionsArgument(options, fn, ['moveAll', 'retries', 'retryDelayMs']);
+  const checked: NativeMoveOptions = { moveAll: booleanOption(moveAll, fn, 'moveAll'), ...retryOptions(fn, retries, retryDelayMs) };
+  if (checked.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, new Set(targets));
-  return { view, targets, flags: all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE };
+  const moved = yield* nativeCall(fn, context, {
+    sync: () => native.movePages(view, targets, checked),
+    async: () => native.movePagesAsync(view, targets, checked),
+  });
+  return perPageStatus(moved);
 }
 
 /** Per-page targets always come back with their statuses. */
@@ -339,19 +398,15 @@ function perPageStatus(result: NativeMigrateResult): Int32Array {
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param targets - One node id per page of the view's span.
- * @param options - `moveAll`.
+ * @param options - `moveAll`, `retries`, `retryDelayMs`.
  * @throws TypeError/RangeError for invalid arguments or a `targets` of the wrong length; NumaError ENODEV for a node that is not online or has no memory; NumaError EPERM for `moveAll` without CAP_SYS_NICE.
  *
  * @example
  * const targets = Int32Array.from(pageNodes(buffer), (_, page) => page % 2); // interleave by hand
  * const status = await movePages(buffer, targets);
  */
-export async function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
-  const request = movePagesRequest('movePages', view, targets, options);
-  const moved = await callNativeAsync('movePages', `for a view of ${request.view.byteLength} bytes`, () =>
-    native.migrateAsync(request.view, request.targets, request.flags, false, false, true),
-  );
-  return perPageStatus(moved);
+export function movePages(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Promise<Int32Array> {
+  return runAsync(pageMoves('movePages', view, targets, options));
 }
 
 /**
@@ -359,16 +414,12 @@ export async function movePages(view: MemoryView, targets: Int32Array, options?:
  *
  * @param view - A Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer; its whole pages count.
  * @param targets - One node id per page of the view's span.
- * @param options - `moveAll`.
+ * @param options - `moveAll`, `retries`, `retryDelayMs`.
  * @throws The errors of movePages(), thrown.
  *
  * @example
  * const status = movePagesSync(buffer, new Int32Array(pageNodes(buffer).length).fill(1));
  */
 export function movePagesSync(view: MemoryView, targets: Int32Array, options?: MovePagesOptions): Int32Array {
-  const request = movePagesRequest('movePagesSync', view, targets, options);
-  const moved = callNative('movePagesSync', `for a view of ${request.view.byteLength} bytes`, () =>
-    native.migrate(request.view, request.targets, request.flags, false, false, true),
-  );
-  return perPageStatus(moved);
+  return runSync(pageMoves('movePagesSync', view, targets, options));
 }

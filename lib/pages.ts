@@ -8,7 +8,8 @@ import { callNative, translate } from './errors';
  * pageNodes() status of a page the process has no page of its own for: never
  * written, swapped out, or only the shared zero page (a read of a never-written
  * page). The kernel says -ENOENT (Linux 6.2+) or -EFAULT (6.1) for these;
- * numaplace checks /proc/self/pagemap and always reports -ENOENT (-2).
+ * numaplace checks /proc/self/pagemap and always reports -ENOENT (-2). The
+ * addon's constants.PAGE_NOT_PRESENT, copied for where it cannot load.
  */
 export const PAGE_NOT_PRESENT = -2;
 
@@ -16,7 +17,8 @@ export const PAGE_NOT_PRESENT = -2;
  * pageNodes() status of a present page whose node is unknown: automatic NUMA
  * balancing made it inaccessible, so the kernel's query does not show it, and
  * reading its node without touching it (which could move it) needs the frame
- * numbers /proc/self/pagemap shows only with CAP_SYS_ADMIN. -4096 is never an errno.
+ * numbers /proc/self/pagemap shows only with CAP_SYS_ADMIN. -4096 is never an
+ * errno. The addon's constants.PAGE_HIDDEN, copied for where it cannot load.
  */
 export const PAGE_HIDDEN = -4096;
 

@@ -3,26 +3,11 @@
 #include <sched.h>
 
 #include <cmath>
-#include <optional>
 #include <string>
 
 #include "numa/kernel.h"
 
 namespace glue {
-namespace {
-
-// The typed array `value` if its elements are of `type`. One Node-API call
-// reads type, length and data at once; node-addon-api's accessors on an
-// array obtained with As<>() make a call apiece, which a 1-page query feels.
-template <typename T>
-std::optional<Napi::TypedArrayOf<T>> typed_array_of(const Napi::Value& value, napi_typedarray_type type) {
-  if (!value.IsTypedArray()) return std::nullopt;
-  Napi::TypedArrayOf<T> array(value.Env(), value);
-  if (array.TypedArrayType() != type) return std::nullopt;
-  return array;
-}
-
-}  // namespace
 
 void Args::type_error(const char* name, const char* expected) const {
   throw Napi::TypeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + expected);
@@ -32,9 +17,30 @@ void Args::range_error(const char* name, const char* expected) const {
   throw Napi::RangeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + expected);
 }
 
+// A buffer transferred or detached leaves its views empty: their memory is no
+// longer the caller's to give. The code is Node's for a detached buffer.
+void Args::detached_error(const char* name, const char* kind) const {
+  Napi::TypeError error = Napi::TypeError::New(info_.Env(), std::string(function_) + ": " + name + " must be " + kind + " over a live ArrayBuffer (this one is detached)");
+  error.Set("code", Napi::String::New(info_.Env(), "ERR_INVALID_STATE"));
+  throw error;
+}
+
+// The typed array argument if its elements are `type`, over a live buffer.
+// One Node-API call reads type, length and data at once; node-addon-api's
+// accessors on an array obtained with As<>() make a call apiece.
+template <typename T>
+Napi::TypedArrayOf<T> Args::typed_array(size_t index, const char* name, napi_typedarray_type type, const char* kind) const {
+  if (!info_[index].IsTypedArray()) type_error(name, kind);
+  Napi::TypedArrayOf<T> array(info_.Env(), info_[index]);
+  if (array.TypedArrayType() != type) type_error(name, kind);
+  // Only an empty array can be over a detached buffer: only then is the check worth a call.
+  if (array.ElementLength() == 0 && array.ArrayBuffer().IsDetached()) detached_error(name, kind);
+  return array;
+}
+
 // Every export that works on memory reads a view, a 1-page query included:
 // one Node-API call here, where node-addon-api's IsTypedArray() and
-// Uint8Array constructor make three (~300 of a query's ~1,300 instructions).
+// Uint8Array constructor make three, which a 1-page query feels.
 Bytes Args::view(size_t index) const {
   napi_typedarray_type type;
   size_t length = 0;
@@ -43,8 +49,7 @@ Bytes Args::view(size_t index) const {
   if (napi_get_typedarray_info(info_.Env(), value, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array)
     type_error("view", "a Uint8Array");
   // A detached buffer leaves its views empty; only then is the check worth a call.
-  if (length == 0 && Napi::Uint8Array(info_.Env(), value).ArrayBuffer().IsDetached())
-    type_error("view", "a Uint8Array over a live ArrayBuffer (this one is detached)");
+  if (length == 0 && Napi::Uint8Array(info_.Env(), value).ArrayBuffer().IsDetached()) detached_error("view", "a Uint8Array");
   return {static_cast<uint8_t*>(data), length};
 }
 
@@ -83,25 +88,21 @@ bool Args::boolean(size_t index, const char* name) const {
 }
 
 std::vector<int32_t> Args::int32s(size_t index, const char* name, size_t length) const {
-  std::optional<Napi::Int32Array> given = typed_array_of<int32_t>(info_[index], napi_int32_array);
-  if (!given) type_error(name, "an Int32Array");
-  if (given->ElementLength() != length)
+  Napi::Int32Array given = int32_array(index, name);
+  if (given.ElementLength() != length)
     range_error(name, ("an Int32Array of " + std::to_string(length) + " elements, one per page").c_str());
-  return std::vector<int32_t>(given->Data(), given->Data() + length);
+  return std::vector<int32_t>(given.Data(), given.Data() + length);
 }
 
 Napi::Int32Array Args::int32_array(size_t index, const char* name) const {
-  std::optional<Napi::Int32Array> array = typed_array_of<int32_t>(info_[index], napi_int32_array);
-  if (!array) type_error(name, "an Int32Array");
-  return *array;
+  return typed_array<int32_t>(index, name, napi_int32_array, "an Int32Array");
 }
 
 Napi::Float64Array Args::float64_array(size_t index, const char* name, size_t min_length) const {
-  std::optional<Napi::Float64Array> array = typed_array_of<double>(info_[index], napi_float64_array);
-  if (!array) type_error(name, "a Float64Array");
-  if (array->ElementLength() < min_length)
+  Napi::Float64Array array = typed_array<double>(index, name, napi_float64_array, "a Float64Array");
+  if (array.ElementLength() < min_length)
     range_error(name, ("a Float64Array of at least " + std::to_string(min_length) + " elements").c_str());
-  return *array;
+  return array;
 }
 
 numa::NodeMask Args::node_list(const Napi::Value& value, const char* name) const {
@@ -148,10 +149,30 @@ numa::HugePages Args::huge_pages(size_t index, const char* name) const {
   range_error(name, "'system', 'wanted' or 'unwanted'");
 }
 
-int Args::move_flags(size_t index, const char* name) const {
-  int flags = int(integer(index, name, MPOL_MF_MOVE_ALL));
-  if (flags != MPOL_MF_MOVE && flags != MPOL_MF_MOVE_ALL) range_error(name, "MPOL_MF_MOVE or MPOL_MF_MOVE_ALL");
-  return flags;
+// One Node-API call for a boolean; undefined, its default, costs a second.
+bool Args::optional_flag(const Napi::Object& options, const char* key) const {
+  Napi::Value value = options.Get(key);
+  bool flag = false;
+  if (napi_get_value_bool(info_.Env(), value, &flag) == napi_ok || value.IsUndefined()) return flag;
+  type_error(("options." + std::string(key)).c_str(), "a boolean or undefined");
+}
+
+uint32_t Args::optional_count(const Napi::Object& options, const char* key, uint32_t max, uint32_t fallback) const {
+  Napi::Value value = options.Get(key);
+  return value.IsUndefined() ? fallback : integer_value(value, ("options." + std::string(key)).c_str(), max);
+}
+
+MigrationOptions Args::migration_options(size_t index) const {
+  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status?, retries?, retryDelayMs? }");
+  Napi::Object object = info_[index].As<Napi::Object>();
+  MigrationOptions options;
+  options.move.move_all = optional_flag(object, "moveAll");
+  options.move.prefault = optional_flag(object, "prefault");
+  options.move.count_moved = optional_flag(object, "countMoved");
+  options.status = optional_flag(object, "status");
+  options.move.retries = optional_count(object, "retries", kMaxRetries, 1);
+  options.move.retry_delay_ms = optional_count(object, "retryDelayMs", kMaxRetryDelayMs, 0);
+  return options;
 }
 
 std::string Args::c_string(const Napi::Value& value, const char* name) const {

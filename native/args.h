@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "numa/alloc.h"
-#include "numa/pages.h"
+#include "numa/migrate.h"
 #include "numa/policy.h"
+#include "numa/span.h"
 
 namespace glue {
 
@@ -23,11 +24,22 @@ struct Bytes {
   size_t length;
 };
 
+// The most retries and the longest pause a migration takes (the TypeScript layer's limits too).
+constexpr uint32_t kMaxRetries = 1000;
+constexpr uint32_t kMaxRetryDelayMs = 60000;
+
+// The options object of a migration export.
+struct MigrationOptions {
+  numa::MoveOptions move;
+  bool status = false;  // the per-page statuses wanted back
+};
+
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* function) : info_(info), function_(function) {}
 
-  // The bytes of a Uint8Array over a live (not detached) buffer.
+  // The bytes of a Uint8Array over a live buffer. Every typed array argument
+  // is refused, with code ERR_INVALID_STATE, when its buffer is detached.
   Bytes view(size_t index) const;
   // An integer in [0, max].
   uint32_t integer(size_t index, const char* name, uint32_t max) const;
@@ -49,20 +61,28 @@ class Args {
   numa::Policy policy(size_t index) const;
   // 'system', 'wanted' or 'unwanted'.
   numa::HugePages huge_pages(size_t index, const char* name) const;
-  // MPOL_MF_MOVE or MPOL_MF_MOVE_ALL.
-  int move_flags(size_t index, const char* name) const;
-  bool is_number(size_t index) const { return info_[index].IsNumber(); }
   // A non-empty string without NUL characters (a C string ends at the first).
   std::string string(size_t index, const char* name) const;
   // A non-empty array of strings without NUL characters (argv, argv[0] first).
   std::vector<std::string> strings(size_t index, const char* name) const;
+  // { moveAll, prefault, countMoved, status, retries, retryDelayMs }, each
+  // optional: false, 1 retry, no pause when undefined.
+  MigrationOptions migration_options(size_t index) const;
 
  private:
   [[noreturn]] void type_error(const char* name, const char* expected) const;
   [[noreturn]] void range_error(const char* name, const char* expected) const;
+  // A TypeError with code ERR_INVALID_STATE: `name` is `kind` over a detached buffer.
+  [[noreturn]] void detached_error(const char* name, const char* kind) const;
+  template <typename T>
+  Napi::TypedArrayOf<T> typed_array(size_t index, const char* name, napi_typedarray_type type, const char* kind) const;
   uint32_t integer_value(const Napi::Value& value, const char* name, uint32_t max, uint32_t min = 0) const;
   std::string c_string(const Napi::Value& value, const char* name) const;
   double number(const Napi::Value& value, const char* name) const;
+  // options[key]: a boolean, or undefined for false.
+  bool optional_flag(const Napi::Object& options, const char* key) const;
+  // options[key]: an integer in [0, max], or undefined for `fallback`.
+  uint32_t optional_count(const Napi::Object& options, const char* key, uint32_t max, uint32_t fallback) const;
   numa::NodeMask node_list(const Napi::Value& value, const char* name) const;
 
   const Napi::CallbackInfo& info_;

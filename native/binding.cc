@@ -2,7 +2,7 @@
 #include <napi.h>
 
 #include "exports.h"
-#include "numa/pages.h"
+#include "numa/span.h"
 
 namespace {
 
@@ -12,11 +12,14 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   };
   exports.Set("pageSize", Napi::Number::New(env, double(numa::page_size())));
   exports.Set("hugePageSize", Napi::Number::New(env, double(numa::huge_page_size())));
+  exports.Set("constants", glue::constants(env));
   add("pageQuery", glue::page_query);
   add("spanOf", glue::span_of);
   add("prefault", glue::prefault);
   add("migrate", glue::migrate);
   add("migrateAsync", glue::migrate_async);
+  add("movePages", glue::move_pages);
+  add("movePagesAsync", glue::move_pages_async);
   add("bindRange", glue::bind_range);
   add("rangePolicy", glue::range_policy);
   add("nodeOfAddress", glue::node_of_address);

@@ -6,6 +6,8 @@
 
 namespace glue {
 
+// constants.cc: the exports' `constants` object, made once at load.
+Napi::Object constants(Napi::Env env);
 // pages.cc
 Napi::Value page_query(const Napi::CallbackInfo& info);
 Napi::Value span_of(const Napi::CallbackInfo& info);
@@ -13,6 +15,8 @@ Napi::Value prefault(const Napi::CallbackInfo& info);
 // migrate.cc
 Napi::Value migrate(const Napi::CallbackInfo& info);
 Napi::Value migrate_async(const Napi::CallbackInfo& info);
+Napi::Value move_pages(const Napi::CallbackInfo& info);
+Napi::Value move_pages_async(const Napi::CallbackInfo& info);
 // policy.cc
 Napi::Value bind_range(const Napi::CallbackInfo& info);
 Napi::Value range_policy(const Napi::CallbackInfo& info);

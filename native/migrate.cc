@@ -1,9 +1,12 @@
-// Glue for lib/migrate.ts: migrate(view, target, flags, prefault, countMoved,
-// wantStatus) and migrateAsync(...) -> Promise move the pages of a view to one
-// node (target: a node id) or page by page (target: an Int32Array with one
-// node per page). Result: { onNode, moved?, notPresent, failed: { status:
-// pages }, hidden, hugePages, elapsedNs, status? } (the counts for a node id only; status
-// when wanted, always for per-page targets).
+// Glue for lib/migrate.ts: the pages of a view moved to one node,
+// migrate(view, node, options) and migrateAsync(...) -> Promise, or page by
+// page, movePages(view, targets, options) and movePagesAsync(...) -> Promise,
+// targets an Int32Array with one node per page. options: { moveAll?,
+// prefault?, countMoved?, status?, retries?, retryDelayMs? }. Result: {
+// onNode, moved?, notPresent, failed: { status: Int32Array of page indexes },
+// hidden, hugePages, calls, elapsedNs, status? } (moved with countMoved;
+// status when wanted, always for per-page targets); a page counts as on its
+// node when it is on its target.
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -16,23 +19,25 @@
 namespace glue {
 namespace {
 
+// Where the pages go: one node for all, or one node per page.
+enum class Targets { kOneNode, kPerPage };
+
 class MigrationJob {
  public:
-  MigrationJob(const Napi::CallbackInfo& info, const char* function) {
+  MigrationJob(const Napi::CallbackInfo& info, const char* function, Targets targets) {
     Args args(info, function);
     request_.span = span_of_view(args.view(0));
-    if (args.is_number(1))
-      request_.node = int(args.integer(1, "target", INT32_MAX));  // the kernel says ENODEV
+    if (targets == Targets::kOneNode)
+      request_.node = int(args.integer(1, "node", INT32_MAX));  // the kernel says ENODEV
     else
-      request_.targets = args.int32s(1, "target", request_.span.count);
-    request_.flags = args.move_flags(2, "flags");
-    request_.prefault = args.boolean(3, "prefault");
-    request_.count_moved = args.boolean(4, "countMoved");
-    want_status_ = args.boolean(5, "wantStatus") || !request_.targets.empty();
+      request_.targets = args.int32s(1, "targets", request_.span.count);
+    MigrationOptions options = args.migration_options(2);
+    request_.options = options.move;
+    want_status_ = options.status || targets == Targets::kPerPage;
   }
 
   void execute() {
-    // Only counted: the statuses go to an array this thread keeps (numa/pages.cc
+    // Only counted: the statuses go to an array this thread keeps (numa/span.h
     // says why), as long as a default chunk at most, so that it stays small; a
     // larger chunk, or statuses for the caller, get the job's own array.
     if (want_status_ || request_.span.count > numa::kChunkPages) {
@@ -50,20 +55,22 @@ class MigrationJob {
     Napi::Object result = Napi::Object::New(env);
     const numa::MigrationCounts& counts = outcome_.counts;
     result.Set("onNode", number(counts.on_node));
-    if (request_.count_moved) result.Set("moved", number(counts.moved));
+    if (request_.options.count_moved) result.Set("moved", number(counts.moved));
     result.Set("notPresent", number(counts.not_present));
     Napi::Object failed = Napi::Object::New(env);
-    for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), number(pages));
+    for (const auto& [status, pages] : counts.failed) failed.Set(Napi::Number::New(env, status), int32_array(env, pages));
     result.Set("failed", failed);
     result.Set("hidden", number(outcome_.stats.hidden));
     result.Set("hugePages", number(outcome_.stats.huge_pages));
+    result.Set("calls", number(outcome_.stats.calls));
     result.Set("elapsedNs", number(outcome_.elapsed_ns));
     if (want_status_) result.Set("status", int32_array(env, status_));
     return result;
   }
 
  private:
-  static Napi::Int32Array int32_array(Napi::Env env, const std::vector<int32_t>& values) {
+  template <typename T>
+  static Napi::Int32Array int32_array(Napi::Env env, const std::vector<T>& values) {
     Napi::Int32Array array = Napi::Int32Array::New(env, values.size());
     std::copy(values.begin(), values.end(), array.Data());
     return array;
@@ -75,15 +82,23 @@ class MigrationJob {
   numa::MigrationOutcome outcome_;
 };
 
+// The async forms hold the view until the move is done, and check it then.
+Napi::Value on_pool(const Napi::CallbackInfo& info, const char* function, Targets targets) {
+  return run_on_pool(info.Env(), "numaplace.migrate", MigrationJob(info, function, targets), HeldView{info[0], "move_pages"});
+}
+
 }  // namespace
 
 Napi::Value migrate(const Napi::CallbackInfo& info) {
-  return run_inline(info.Env(), MigrationJob(info, "migrate"));
+  return run_inline(info.Env(), MigrationJob(info, "migrate", Targets::kOneNode));
 }
 
-Napi::Value migrate_async(const Napi::CallbackInfo& info) {
-  // The view stays referenced until the move is done, and is checked then.
-  return run_on_pool(info.Env(), "numaplace.migrate", MigrationJob(info, "migrateAsync"), HeldView{info[0], "move_pages"});
+Napi::Value migrate_async(const Napi::CallbackInfo& info) { return on_pool(info, "migrateAsync", Targets::kOneNode); }
+
+Napi::Value move_pages(const Napi::CallbackInfo& info) {
+  return run_inline(info.Env(), MigrationJob(info, "movePages", Targets::kPerPage));
 }
+
+Napi::Value move_pages_async(const Napi::CallbackInfo& info) { return on_pool(info, "movePagesAsync", Targets::kPerPage); }
 
 }  // namespace glue

@@ -2,7 +2,7 @@
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
-#include "numa/pages.h"
+#include "numa/query.h"
 
 #include <memory>
 #include <vector>

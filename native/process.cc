@@ -4,7 +4,7 @@
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
-#include "numa/policy.h"
+#include "numa/process.h"
 
 namespace glue {
 namespace {

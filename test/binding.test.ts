@@ -2,8 +2,12 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import t from 'tap';
-import type { NativeBinding } from '../types/binding';
+import type { NativeBinding, NativeConstants } from '../types/binding';
 import { native } from '../lib/binding';
+import { MAX_DEFAULT_CHUNK_PAGES } from '../lib/engine';
+import * as mempolicy from '../lib/mempolicy';
+import { MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../lib/migrate';
+import { PAGE_HIDDEN, PAGE_NOT_PRESENT } from '../lib/pages';
 
 // tsc checks this object has exactly the members of NativeBinding; the test
 // checks the addon exports exactly these names, in this order (native/binding.cc
@@ -11,11 +15,14 @@ import { native } from '../lib/binding';
 const declared: Record<keyof NativeBinding, true> = {
   pageSize: true,
   hugePageSize: true,
+  constants: true,
   pageQuery: true,
   spanOf: true,
   prefault: true,
   migrate: true,
   migrateAsync: true,
+  movePages: true,
+  movePagesAsync: true,
   bindRange: true,
   rangePolicy: true,
   nodeOfAddress: true,
@@ -39,7 +46,35 @@ t.test('native exports match types/binding.d.ts, in its order', async (t) => {
   t.equal(native.hugePageSize, existsSync(thpSize) ? Number(readFileSync(thpSize, 'utf8')) : 0);
 });
 
-type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize'>;
+t.test("every TypeScript copy of a kernel or core number is the addon's, from the headers", async (t) => {
+  // Each of the addon's constants, by the copy lib/ keeps of it; tsc checks none is left out.
+  const modes = mempolicy.POLICY_MODES;
+  const copies: Record<keyof NativeConstants, number> = {
+    MPOL_DEFAULT: modes.default,
+    MPOL_PREFERRED: modes.preferred,
+    MPOL_BIND: modes.bind,
+    MPOL_INTERLEAVE: modes.interleave,
+    MPOL_LOCAL: modes.local,
+    MPOL_PREFERRED_MANY: modes['preferred-many'],
+    MPOL_WEIGHTED_INTERLEAVE: modes['weighted-interleave'],
+    MPOL_F_STATIC_NODES: mempolicy.MPOL_F_STATIC_NODES,
+    MPOL_F_RELATIVE_NODES: mempolicy.MPOL_F_RELATIVE_NODES,
+    MPOL_F_NUMA_BALANCING: mempolicy.MPOL_F_NUMA_BALANCING,
+    MPOL_MF_STRICT: mempolicy.MPOL_MF_STRICT,
+    MPOL_MF_MOVE: mempolicy.MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL: mempolicy.MPOL_MF_MOVE_ALL,
+    PAGE_NOT_PRESENT,
+    PAGE_HIDDEN,
+    CHUNK_PAGES: MAX_DEFAULT_CHUNK_PAGES,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY_MS,
+  };
+  t.same({ ...native.constants }, copies);
+  t.same(Object.keys(native.constants), Object.keys(copies), 'no constant the types do not declare, in their order');
+  t.ok(Object.isFrozen(native.constants), 'frozen, as os.constants is');
+});
+
+type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize' | 'constants'>;
 const bytes = new Uint8Array(16);
 const policy = { mode: 0, flags: 0, nodes: [] };
 
@@ -49,8 +84,10 @@ const valid: Record<Exports, [string, unknown][]> = {
   pageQuery: [['scratch', new Int32Array(4)], ['counts', new Float64Array(2)]],
   spanOf: [['view', bytes]],
   prefault: [['view', bytes]],
-  migrate: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
-  migrateAsync: [['view', bytes], ['target', 0], ['flags', 2], ['prefault', false]],
+  migrate: [['view', bytes], ['node', 0], ['options', {}]],
+  migrateAsync: [['view', bytes], ['node', 0], ['options', {}]],
+  movePages: [['view', bytes], ['targets', new Int32Array(native.spanOf(bytes).pages)], ['options', {}]],
+  movePagesAsync: [['view', bytes], ['targets', new Int32Array(native.spanOf(bytes).pages)], ['options', {}]],
   bindRange: [['view', bytes], ['policy', policy], ['moveFlags', 0]],
   rangePolicy: [['view', bytes]],
   nodeOfAddress: [['view', bytes]],
@@ -70,8 +107,8 @@ const valid: Record<Exports, [string, unknown][]> = {
 
 // A wrong value of the right type for the arguments that have a range.
 const outOfRange: Record<string, unknown> = {
-  target: -1,
-  flags: 3,
+  targets: new Int32Array(native.spanOf(bytes).pages + 3),
+  options: { retries: 1001 },
   moveFlags: 8,
   node: 0.5,
   pid: -1,
@@ -105,6 +142,43 @@ t.test('every native export names itself and the argument it rejects', async (t)
   }
 });
 
+/** A typed array like `value` whose buffer was transferred away: its memory is no longer the caller's. */
+function detachedLike(value: ArrayBufferView): ArrayBufferView {
+  const Kind = value.constructor as new (length: number) => ArrayBufferView;
+  const array = new Kind(value.byteLength / (value as Int32Array).BYTES_PER_ELEMENT);
+  structuredClone(array.buffer, { transfer: [array.buffer as ArrayBuffer] });
+  return array;
+}
+
+// One test per export that takes memory: each of its typed arrays detached in turn before the call.
+for (const [name, args] of Object.entries(valid) as [Exports, [string, unknown][]][]) {
+  if (!args.some(([, value]) => ArrayBuffer.isView(value))) continue;
+  t.test(`${name}: an array whose buffer was detached before the call is a coded TypeError`, async (t) => {
+    args.forEach(([argument, value], index) => {
+      if (!ArrayBuffer.isView(value)) return;
+      const values = args.map(([, given]) => given);
+      values[index] = detachedLike(value);
+      const message = new RegExp(`^${name}: ${argument} must be an? \\w+ over a live ArrayBuffer \\(this one is detached\\)`);
+      t.throws(() => call(name, values), { name: 'TypeError', code: 'ERR_INVALID_STATE', message }, `${argument} detached`);
+    });
+  });
+}
+
+t.test('migration options are read field by field, each optional', async (t) => {
+  for (const key of ['moveAll', 'prefault', 'countMoved', 'status']) {
+    t.throws(() => native.migrate(bytes, 0, { [key]: 1 }), { name: 'TypeError', message: new RegExp(`^migrate: options\\.${key} must be a boolean`) });
+    t.throws(() => native.movePages(bytes, new Int32Array(native.spanOf(bytes).pages), { [key]: 'yes' }), {
+      name: 'TypeError',
+      message: new RegExp(`^movePages: options\\.${key} must be a boolean`),
+    });
+  }
+  t.throws(() => native.migrateAsync(bytes, 0, { retryDelayMs: '1' as unknown as number }), { name: 'TypeError', message: /^migrateAsync: options\.retryDelayMs must be a number/ });
+  t.throws(() => native.movePagesAsync(bytes, new Int32Array(native.spanOf(bytes).pages), { retryDelayMs: 60001 }), {
+    name: 'RangeError',
+    message: /^movePagesAsync: options\.retryDelayMs must be an integer in \[0, 60000\]/,
+  });
+});
+
 t.test('a policy is read field by field', async (t) => {
   const cases: [unknown, RegExp][] = [
     [{ flags: 0, nodes: [] }, /^setThreadPolicy: policy\.mode must be a number/],
@@ -132,12 +206,14 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
   const longer = queryPages(new Uint8Array(5 * native.pageSize));
   t.ok(longer instanceof Int32Array && longer.length >= 5, 'a longer span gets a new array');
   t.equal(counts[1], longer?.length, 'and its page count');
-  const pages = native.spanOf(bytes).pages;
-  t.throws(() => native.migrate(bytes, new Int32Array(pages + 3), 2, false, false, true), { name: 'RangeError', message: /^migrate: target must be an Int32Array of \d+ elements, one per page/ });
+  t.throws(() => native.movePages(bytes, new Int32Array(native.spanOf(bytes).pages + 3), {}), {
+    name: 'RangeError',
+    message: /^movePages: targets must be an Int32Array of \d+ elements, one per page/,
+  });
   const detached = new ArrayBuffer(8192);
   const view = new Uint8Array(detached);
   structuredClone(detached, { transfer: [detached] });
-  t.throws(() => queryPages(view), { name: 'TypeError', message: /^queryPages: view must be .*detached/ });
+  t.throws(() => queryPages(view), { name: 'TypeError', code: 'ERR_INVALID_STATE', message: /^queryPages: view must be .*detached/ });
 });
 
 t.test('a failed system call carries errno, code and syscall as fields', async (t) => {

@@ -33,6 +33,8 @@ t.test('chunks cover the span exactly, at huge-page-aligned boundaries', async (
   t.ok(chunks.length >= 5);
   // By default as few move_pages calls as the lanes allow (each has a fixed cost in the kernel).
   t.equal(planChunks(view, undefined).length, 1, 'default: one chunk for a span of up to 16384 pages');
+  const inside = allocLocal(8 * MiB).subarray(300 * PAGE, 1300 * PAGE); // 1000 pages from 300 pages into a huge page
+  t.equal(planChunks(inside, undefined).length, 1, 'default: one chunk for a span that starts inside a huge page too');
   const perLane = planChunks(view, undefined, 3);
   t.ok(perLane.length >= 3 && perLane.length <= 4, `default with 3 lanes: ${perLane.length} chunks, one or two per lane`);
   const large = allocLocal(80 * MiB); // never touched: planning reads no page

@@ -1,6 +1,6 @@
-import { spawn, type SpawnOptions, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -220,4 +220,29 @@ export function oneNodeMachine(changes: Record<string, string | null>): Record<s
     ...changes,
   };
   return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string] => entry[1] !== null));
+}
+
+/** test/native/held-page.c: holds a view's pages in a pipe, as I/O holds pages, until release(). */
+export interface PageHolder {
+  /** The bytes the pipe took. */
+  holdPages(view: Uint8Array): number;
+  release(): void;
+}
+
+let builtHolder: PageHolder | undefined;
+
+/** The page holder, built for this Node once per test process (Node-API from the headers Node ships). */
+export function pageHolder(): PageHolder {
+  if (builtHolder) return builtHolder;
+  const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-held-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const addon = path.join(dir, 'held-page.node');
+  const headers = path.join(path.dirname(realpathSync(process.execPath)), '..', 'include', 'node');
+  // From the checkout, where the test runs from a compiled copy of the tests (test/vm/suite) too.
+  const checkout = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
+  const source = path.join(checkout, 'test', 'native', 'held-page.c');
+  execFileSync('cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8', `-I${headers}`, source, '-o', addon]);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  builtHolder = require(addon) as PageHolder;
+  return builtHolder;
 }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { native } from '../lib/binding';
-import { migrateBuffer, migrateBufferSync, MigrationFailedError, type MigrationReport, pageNodes } from '../lib/index';
+import { migrateBuffer, migrateBufferSync, MigrationFailedError, type MigrationReport, movePages, movePagesSync, pageNodes } from '../lib/index';
 import { childEnv, filledBuffer } from './helpers';
 
 const PAGE = native.pageSize;
@@ -99,13 +99,20 @@ t.test('a resizable buffer shrunk during a migration: measured once, its report 
   t.ok(addsUp(grown));
 });
 
-t.test('the raw addon: a detached view under migrateAsync, detached query arrays', async (t) => {
-  const view = new Uint8Array(filledBuffer(BYTES));
-  const node = pageNodes(view)[0];
-  const moving = native.migrateAsync(view, node, 2, false, false, false);
-  structuredClone(view.buffer, { transfer: [view.buffer] });
-  await t.rejects(moving, { code: 'EFAULT', errno: -14, syscall: 'move_pages' });
+t.test('the raw async exports: a view detached while they run rejects with EFAULT', async (t) => {
+  const calls = {
+    migrateAsync: (view: Uint8Array, node: number) => native.migrateAsync(view, node, {}),
+    movePagesAsync: (view: Uint8Array, node: number) => native.movePagesAsync(view, new Int32Array(native.spanOf(view).pages).fill(node), {}),
+  };
+  for (const [name, call] of Object.entries(calls)) {
+    const view = new Uint8Array(filledBuffer(BYTES));
+    const moving = call(view, pageNodes(view)[0]);
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    await t.rejects(moving, { code: 'EFAULT', errno: -14, syscall: 'move_pages' }, name);
+  }
+});
 
+t.test('the raw query function: its arrays detached after it was made', async (t) => {
   const scratch = new Int32Array(8);
   const counts = new Float64Array(2);
   const query = native.pageQuery(scratch, counts);
@@ -120,22 +127,66 @@ t.test('the raw addon: a detached view under migrateAsync, detached query arrays
   t.throws(() => other(memory), { name: 'TypeError', message: /detached/ }, 'the counts array too');
 });
 
-t.test('memory freed by the GC under a running move: a rejection, no crash', async (t) => {
-  // The clone that took the memory is dropped and collected while the chunk is in the kernel.
+t.test('memory freed by the GC under a running move: a rejection, no crash, from every async export and function', async (t) => {
+  // The clone that took the memory is dropped and collected while the move is in the kernel.
   const script = `
-    const { migrateBuffer, pageNodes } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
-    const view = new Uint8Array(256 * 2 ** 20).fill(1);
-    const moving = migrateBuffer(view, pageNodes(view)[0], { chunkPages: 8192 });
-    structuredClone(view.buffer, { transfer: [view.buffer] });
-    gc();
-    moving.then(
-      (report) => console.log(JSON.stringify({ resolved: report.onNode })),
-      (error) => console.log(JSON.stringify({ name: error.name, code: error.code, pages: error.report.pages, total: error.totalPages })),
-    );`;
-  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: childEnv(), timeout: 60_000 });
+    const { native } = require(${JSON.stringify(require.resolve('../dist/binding.js'))});
+    const { migrateBuffer, movePages, pageNodes } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+    const everyPage = (view, node) => new Int32Array(native.spanOf(view).pages).fill(node);
+    const calls = {
+      migrateAsync: (view, node) => native.migrateAsync(view, node, {}),
+      movePagesAsync: (view, node) => native.movePagesAsync(view, everyPage(view, node), {}),
+      migrateBuffer: (view, node) => migrateBuffer(view, node, { chunkPages: 8192 }),
+      movePages: (view, node) => movePages(view, everyPage(view, node)),
+    };
+    (async () => {
+      const outcomes = {};
+      for (const [name, call] of Object.entries(calls)) {
+        const view = new Uint8Array(64 * 2 ** 20).fill(1);
+        const moving = call(view, pageNodes(view)[0]);
+        structuredClone(view.buffer, { transfer: [view.buffer] });
+        gc();
+        outcomes[name] = await moving.then(
+          () => 'resolved',
+          (error) => ({ name: error.name, code: error.code, pages: error.report?.pages, total: error.totalPages }),
+        );
+      }
+      console.log(JSON.stringify(outcomes));
+    })();`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: childEnv(), timeout: 120_000 });
   t.equal(child.status, 0, child.stderr);
-  t.match(JSON.parse(child.stdout), { name: 'NumaError', code: 'EFAULT', pages: 0 });
-  t.ok(JSON.parse(child.stdout).total >= 65536, "the whole span");
+  const outcomes = JSON.parse(child.stdout);
+  t.match(outcomes, {
+    migrateAsync: { name: 'Error', code: 'EFAULT' },
+    movePagesAsync: { name: 'Error', code: 'EFAULT' },
+    migrateBuffer: { name: 'NumaError', code: 'EFAULT', pages: 0 },
+    movePages: { name: 'NumaError', code: 'EFAULT' },
+  });
+  t.ok(outcomes.migrateBuffer.total >= (64 * 2 ** 20) / PAGE, 'the report of migrateBuffer: none of the whole span done');
+});
+
+t.test('a buffer detached before the call: a coded TypeError from every function that takes memory', async (t) => {
+  const detached = () => {
+    const view = new Uint8Array(filledBuffer(PAGE));
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    return view;
+  };
+  const refused = (fn: string, arg = 'view') => ({
+    name: 'TypeError',
+    code: 'ERR_INVALID_STATE',
+    message: new RegExp(`^${fn}: \`${arg}\` is backed by a detached ArrayBuffer`),
+  });
+  await t.rejects(migrateBuffer(detached(), 0), refused('migrateBuffer'));
+  t.throws(() => migrateBufferSync(detached(), 0), refused('migrateBufferSync'));
+  await t.rejects(movePages(detached(), new Int32Array(1)), refused('movePages'));
+  const live = new Uint8Array(filledBuffer(PAGE));
+  const targets = new Int32Array(native.spanOf(live).pages);
+  structuredClone(targets.buffer, { transfer: [targets.buffer] });
+  t.throws(() => movePagesSync(live, targets), refused('movePagesSync', 'targets'));
+  t.throws(() => pageNodes(detached()), refused('pageNodes'));
+  const dataView = new DataView(new ArrayBuffer(PAGE));
+  structuredClone(dataView.buffer, { transfer: [dataView.buffer] });
+  t.throws(() => pageNodes(dataView), refused('pageNodes'), 'a DataView too (its fields throw once detached)');
 });
 
 t.test('an empty view with countMoved reports moved and alreadyOnNode', async (t) => {

@@ -49,7 +49,7 @@ t.test('a prebuilt package installs and works without a compiler', async (t) => 
 
   const files = packed.files.map((file) => file.path);
   t.ok(files.some((file) => /^prebuilds\/linux-x64\/[\w.]+\.node$/.test(file)), 'ships prebuilds/linux-x64/*.node');
-  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/binding.d.ts', 'binding.gyp', 'native/binding.cc', 'native/numa/pages.cc', 'README.md', 'LICENSE']) {
+  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/binding.d.ts', 'binding.gyp', 'native/binding.cc', 'native/numa/migrate.cc', 'README.md', 'LICENSE']) {
     t.ok(files.includes(needed), `ships ${needed}`);
   }
   const unwanted = files.filter((file) => /^(test|build|benchmarks|lib|\.ci|\.github|node_modules)\//.test(file) || file.endsWith('.tsbuildinfo'));

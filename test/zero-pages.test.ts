@@ -1,4 +1,4 @@
-// The zero-page correction in native/numa/pages.cc, driven directly: a C++
+// The zero-page correction in native/numa/query.cc and pagemap.cc, driven directly: a C++
 // program over the core (no Node-API) makes zero pages and pages of its own,
 // and hands mark_zero_pages the statuses a kernel that reports the zero
 // page's node would give. Runs on any kernel with PAGEMAP_SCAN (6.7+).
@@ -28,7 +28,9 @@ t.test('zero pages are not present, whatever node the kernel names for them', as
   const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-zero-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const program = path.join(dir, 'zero-pages');
-  const sources = ['native/numa/pages.cc', 'native/numa/frames.cc', 'native/numa/policy.cc', 'test/native/zero-pages.cc'].map((file) => path.join(root, file));
+  const sources = ['native/numa/span.cc', 'native/numa/pagemap.cc', 'native/numa/policy.cc', 'native/numa/query.cc', 'test/native/zero-pages.cc'].map((file) =>
+    path.join(root, file),
+  );
   execFileSync('g++', ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', `-I${path.join(root, 'native')}`, ...sources, '-o', program]);
   const out = JSON.parse(execFileSync(program, { encoding: 'utf8' }));
   t.comment(`this kernel reports the zero page's node from move_pages: ${out.kernelReportsZeroPageNode}`);

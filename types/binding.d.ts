@@ -4,20 +4,39 @@
 // test/binding.test.ts checks that the addon exports exactly these members.
 
 
+/** What every migration export takes: one options object, each field optional (false when left out). */
+export interface NativeMoveOptions {
+  /** MPOL_MF_MOVE_ALL rather than MPOL_MF_MOVE: also pages shared with other processes. */
+  moveAll?: boolean;
+  /** Give never-written pages a page of their own first (MADV_POPULATE_WRITE). */
+  prefault?: boolean;
+  /** Query every page before the move, to tell moved pages from pages already on their target. */
+  countMoved?: boolean;
+  /** Return the per-page statuses (always returned for per-page targets). */
+  status?: boolean;
+  /** How often a chunk's pages the kernel could not move are offered again (default 1, at most 1000). */
+  retries?: number;
+  /** The pause before each of those retries, in ms (default 0, at most 60000). */
+  retryDelayMs?: number;
+}
+
+/** The one result of every migration export; a page counts as on its node when it is on its target. */
 export interface NativeMigrateResult {
-  /** Pages on the target node after the move (read back); 0 for per-page targets. */
+  /** Pages on their target after the move (read back). */
   onNode: number;
   /** Of those, pages that were elsewhere before: only when countMoved queried them first. */
   moved?: number;
   /** Pages with no page of their own after the move. */
   notPresent: number;
-  /** Pages elsewhere after the move, by their final status (a node id or a negative errno). */
-  failed: Record<string, number>;
+  /** The pages elsewhere after the move (their indexes in the view's span, ascending), by their final status (a node id or a negative errno). */
+  failed: Record<string, Int32Array>;
   hidden: number;
-  /** Huge pages on the target after the move, each moved by one address (the target a node id only). */
+  /** Huge pages on the target after the move, each moved by one address (one target for every page). */
   hugePages: number;
+  /** move_pages calls that moved pages: one per chunk of the span and one per retry (the queries not counted). */
+  calls: number;
   elapsedNs: number;
-  /** Where each page is after the move (read back), or a negative errno: with wantStatus or per-page targets. */
+  /** Where each page is after the move (read back), or a negative errno: with status or per-page targets. */
   status?: Int32Array;
 }
 
@@ -46,10 +65,41 @@ export interface NativePolicy {
  */
 export type QueryPages = (view: Uint8Array) => Int32Array | undefined;
 
+/**
+ * Numbers from the kernel's headers and numaplace's core (native/constants.cc), under their C names
+ * where they have one, as Node's os.constants. lib/ keeps copies for where the addon cannot load;
+ * test/binding.test.ts compares them.
+ */
+export interface NativeConstants {
+  readonly MPOL_DEFAULT: number;
+  readonly MPOL_PREFERRED: number;
+  readonly MPOL_BIND: number;
+  readonly MPOL_INTERLEAVE: number;
+  readonly MPOL_LOCAL: number;
+  readonly MPOL_PREFERRED_MANY: number;
+  readonly MPOL_WEIGHTED_INTERLEAVE: number;
+  readonly MPOL_F_STATIC_NODES: number;
+  readonly MPOL_F_RELATIVE_NODES: number;
+  readonly MPOL_F_NUMA_BALANCING: number;
+  readonly MPOL_MF_STRICT: number;
+  readonly MPOL_MF_MOVE: number;
+  readonly MPOL_MF_MOVE_ALL: number;
+  /** The status of a page with no page of its own (numa::kNotPresent, -ENOENT). */
+  readonly PAGE_NOT_PRESENT: number;
+  /** The status of a present page NUMA balancing hid whose node is unknown (numa::kHiddenNodeUnknown). */
+  readonly PAGE_HIDDEN: number;
+  /** Pages per move_pages call at most (numa::kChunkPages). */
+  readonly CHUNK_PAGES: number;
+  /** The most `retries` and `retryDelayMs` a migration takes. */
+  readonly MAX_RETRIES: number;
+  readonly MAX_RETRY_DELAY_MS: number;
+}
+
 export interface NativeBinding {
   readonly pageSize: number;
   /** The size of a transparent huge page (hpage_pmd_size), or 0 without THP. */
   readonly hugePageSize: number;
+  readonly constants: NativeConstants;
   /**
    * A query function that writes into these arrays, kept for the life of this JS environment (the
    * main thread or a worker); one per copy of lib/pages.ts. Reading the arrays through Node-API on
@@ -59,16 +109,12 @@ export interface NativeBinding {
   /** The whole pages a view touches: the view's address, the first page's, how many pages. */
   spanOf(view: Uint8Array): { address: bigint; start: bigint; pages: number };
   prefault(view: Uint8Array): void;
-  /** flags: MPOL_MF_MOVE (2) or MPOL_MF_MOVE_ALL (4). */
-  migrate(view: Uint8Array, target: number | Int32Array, flags: number, prefault: boolean, countMoved: boolean, wantStatus: boolean): NativeMigrateResult;
-  migrateAsync(
-    view: Uint8Array,
-    target: number | Int32Array,
-    flags: number,
-    prefault: boolean,
-    countMoved: boolean,
-    wantStatus: boolean,
-  ): Promise<NativeMigrateResult>;
+  /** Moves every page of the view to `node`. */
+  migrate(view: Uint8Array, node: number, options: NativeMoveOptions): NativeMigrateResult;
+  migrateAsync(view: Uint8Array, node: number, options: NativeMoveOptions): Promise<NativeMigrateResult>;
+  /** Moves page i of the view's span to targets[i] (one entry per page); the result always has `status`. */
+  movePages(view: Uint8Array, targets: Int32Array, options: NativeMoveOptions): NativeMigrateResult;
+  movePagesAsync(view: Uint8Array, targets: Int32Array, options: NativeMoveOptions): Promise<NativeMigrateResult>;
   /** mbind on the view's whole pages; moveFlags: MPOL_MF_STRICT | MOVE | MOVE_ALL. */
   bindRange(view: Uint8Array, policy: NativePolicy, moveFlags: number): void;
   /** get_mempolicy(MPOL_F_ADDR) for the view's first page. */

@@ -1,7 +1,8 @@
 // The kernel's numbers and structures: from its UAPI headers, filling in only
 // what older headers (Debian 12 ships 6.1's) lack, plus the documented
-// numbers no header carries. The one place native code takes them from;
-// lib/mempolicy.ts mirrors the policy numbers for the TypeScript layer.
+// numbers no header carries. The one place native code takes them from; the
+// addon exports the policy numbers as `constants` (native/constants.cc), which
+// test/binding.test.ts compares with lib/mempolicy.ts's copies.
 #pragma once
 
 #include <linux/fs.h>
@@ -53,6 +54,11 @@ struct pm_scan_arg {
 
 #ifdef __cplusplus  // benchmarks/raw/raw.c includes this file too
 namespace numa {
+
+// MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) is the mode after MPOL_PREFERRED_MANY in
+// the kernel's enum; older headers lack it, and an enum member cannot be
+// tested with #ifdef.
+constexpr int kMpolWeightedInterleave = MPOL_PREFERRED_MANY + 1;
 
 // /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst; in no header).
 constexpr uint64_t kPagemapPresent = 1ull << 63;

@@ -50,8 +50,4 @@ int set_home_node(PageSpan span, int node) {
                             (unsigned long)node, 0ul)));
 }
 
-long migrate_process(int pid, const NodeMask& from, const NodeMask& to) {
-  return result(syscall(SYS_migrate_pages, pid, NodeMask::maxnode(), from.data(), to.data()));
-}
-
 }  // namespace numa

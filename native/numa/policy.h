@@ -1,12 +1,12 @@
 // Memory policies: of address ranges (mbind, get_mempolicy MPOL_F_ADDR), of
-// the calling thread (set_mempolicy), home nodes, and whole-process
-// migration (migrate_pages). Plain C++, 0 or a negative errno.
+// the calling thread (set_mempolicy), and home nodes. Plain C++, 0 or a
+// negative errno.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "pages.h"
+#include "span.h"
 
 namespace numa {
 
@@ -48,8 +48,5 @@ int set_thread_policy(const Policy& policy);
 
 // set_mempolicy_home_node (Linux 5.17+) on whole pages.
 int set_home_node(PageSpan span, int node);
-
-// migrate_pages: returns the number of pages that could not be moved, or a negative errno.
-long migrate_process(int pid, const NodeMask& from, const NodeMask& to);
 
 }  // namespace numa

@@ -12,7 +12,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "numa/pages.h"
+#include "numa/pagemap.h"
+#include "numa/query.h"
 
 namespace {
 
