@@ -57,12 +57,5 @@ export { formatPlacementMap, placementMap, type PlacementMapFormat, type Placeme
 export { capabilities, type Capabilities, type Support } from './capabilities';
 export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './alloc';
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
-export {
-  migrateProcess,
-  migrateProcessSync,
-  parseNumaMaps,
-  processPlacement,
-  type MappingKind,
-  type MappingPlacement,
-  type ProcessPlacement,
-} from './process';
+export { migrateProcess, migrateProcessSync, processPlacement, type ProcessPlacement } from './process';
+export { parseNumaMaps, type MappingKind, type MappingPlacement } from './numa-maps';
