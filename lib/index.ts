@@ -59,3 +59,16 @@ export { allocInterleaved, allocLocal, allocOnNode, type AllocOptions } from './
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
 export { migrateProcess, migrateProcessSync, processPlacement, type ProcessPlacement } from './process';
 export { parseNumaMaps, type MappingKind, type MappingPlacement } from './numa-maps';
+export {
+  numaStat,
+  numaStatDelta,
+  type NodeCounters,
+  type NumaStat,
+  type NumaStatDelta,
+  type NumaStatOptions,
+  type ProcessNumaStat,
+  type ProcessNumaStatDelta,
+  type VmCounters,
+} from './numa-stat';
+export type { NumaFaults } from './threads';
+export type { CgroupNumaStat } from './cgroup';

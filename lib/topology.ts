@@ -109,6 +109,20 @@ export function readKernelFile(fn: string, file: string): string {
   }
 }
 
+/**
+ * readKernelFile(), or null where the file does not exist: a kernel built
+ * without the feature, a cgroup without the controller, a thread that has exited.
+ */
+export function readKernelFileIfPresent(fn: string, file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    throw translate(error, fn, `for ${file}`);
+  }
+}
+
 /** An id list the kernel wrote (ids below `limit`), or a NumaError naming the file. */
 function readIdList(fn: string, file: string, limit = MAX_CPUS): number[] {
   const text = readKernelFile(fn, file);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { type MappingKind, processPlacement, type ProcessPlacement } from '../process';
-import { onlineNodes, readKernelFile } from '../topology';
+import { numaStat } from '../numa-stat';
 import { formatBar, formatBytes, formatTable, type Segment, toJson } from './format';
 
 export const STATUS_HELP = `numaplace status [<pid> | <name>] [--json] [--no-color]
@@ -80,15 +80,7 @@ export function statusCommand(pids: number[], json: boolean, colour: boolean): s
 
 /** Each node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages. */
 export function nodeCounters(): Map<number, Map<string, number>> {
-  const counters = new Map<number, Map<string, number>>();
-  for (const node of onlineNodes()) {
-    const text = readKernelFile('numaplace status', `/sys/devices/system/node/node${node}/numastat`);
-    counters.set(node, new Map(text.trim().split('\n').map((line) => {
-      const [name, value] = line.split(/\s+/);
-      return [name, Number(value)] as const;
-    })));
-  }
-  return counters;
+  return new Map([...numaStat().nodes].map(([node, counters]) => [node, new Map(Object.entries(counters) as [string, number][])]));
 }
 
 export function systemStatusCommand(json: boolean): string {

@@ -1,0 +1,242 @@
+// numaStat() and numaStatDelta(): every figure read back against the kernel's
+// own files, read here directly and parsed independently; a process with
+// 10,000 mappings (as the benchmark uses) counted exactly while it is stopped.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { allocOnNode, numaStat, numaStatDelta, parseNumaMaps, type NumaStat } from '../lib/index';
+import { memoryOfMappings } from '../lib/numa-maps';
+import { childEnv, memoryNodeIds, runAsNobody } from './helpers';
+
+const MANY = path.join(__dirname, 'fixtures', 'many-mappings.js');
+const PAGE = 4096;
+
+/** "name value" lines, as the kernel writes numastat and vmstat. */
+function counters(file: string): Map<string, number> {
+  return new Map(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([name, value]) => [name, Number(value)]),
+  );
+}
+
+/** Each counter of the reading lies between two direct reads of the file, one before and one after it, and they name the same counters. */
+function between(t: Test, read: Record<string, number | undefined>, before: Map<string, number>, after: Map<string, number>, what: string): void {
+  t.same(Object.keys(read), [...after.keys()].filter((name) => before.has(name)), `${what}: the counters the kernel lists, in its order`);
+  const outside = Object.entries(read).filter(([name, value]) => !(value! >= before.get(name)! && value! <= after.get(name)!));
+  t.same(outside, [], `${what}: every value between a read before and one after`);
+}
+
+t.test('numaStat(): every node\'s numastat and the system\'s migration and balancing counters, as the kernel lists them', async (t) => {
+  const nodeRoot = '/sys/devices/system/node';
+  const nodes = readdirSync(nodeRoot).filter((name) => /^node\d+$/.test(name)).map((name) => Number(name.slice(4))).sort((a, b) => a - b);
+  const families = /^(numa_|pgmigrate_|pgpromote_|pgdemote_|thp_migration_)/;
+  const vmstat = () => new Map([...counters('/proc/vmstat')].filter(([name]) => families.test(name)));
+  const before = { nodes: nodes.map((node) => counters(`${nodeRoot}/node${node}/numastat`)), vmstat: vmstat() };
+  const stat = numaStat();
+  const after = { nodes: nodes.map((node) => counters(`${nodeRoot}/node${node}/numastat`)), vmstat: vmstat() };
+  t.same([...stat.nodes.keys()], nodes, 'one entry per node directory');
+  nodes.forEach((node, index) => between(t, stat.nodes.get(node)!, before.nodes[index], after.nodes[index], `node ${node}`));
+  between(t, stat.vmstat, before.vmstat, after.vmstat, '/proc/vmstat');
+  for (const name of ['numa_hint_faults', 'pgpromote_success', 'pgdemote_kswapd']) {
+    t.equal(name in stat.vmstat, after.vmstat.has(name), `${name}: there exactly when this kernel has it`);
+  }
+  t.equal(stat.process, undefined, 'no process part unless asked');
+  t.equal(stat.cgroup, undefined, 'no cgroup part unless asked');
+});
+
+/** A reference reading of numa_maps, by regular expressions: bytes per kind and node. */
+function referenceMemory(text: string) {
+  const byKind: Record<string, Record<number, number>> = {};
+  const byNode: Record<number, number> = {};
+  for (const line of text.split('\n').filter(Boolean)) {
+    const kind = / heap( |$)/.test(line) ? 'heap' : / stack( |$)/.test(line) ? 'stack' : / huge( |$)/.test(line) ? 'huge' : / file=/.test(line) ? 'file' : / anon=/.test(line) ? 'anon' : 'other';
+    const kib = Number(/ kernelpagesize_kB=(\d+)$/.exec(line)?.[1] ?? 4);
+    for (const [, node, pages] of line.matchAll(/ N(\d+)=(\d+)/g)) {
+      (byKind[kind] ??= {})[Number(node)] = (byKind[kind][Number(node)] ?? 0) + Number(pages) * kib * 1024;
+      byNode[Number(node)] = (byNode[Number(node)] ?? 0) + Number(pages) * kib * 1024;
+    }
+  }
+  return { byKind, byNode, mappings: text.split('\n').filter(Boolean).length };
+}
+
+/** Faults summed from every thread's sched file, by regular expressions. */
+function referenceFaults(pid: number) {
+  const byNode: Record<number, { private: number; shared: number }> = {};
+  let local = 0;
+  let total = 0;
+  let pagesMigrated = 0;
+  let shown = false;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8');
+    const current = Number(/current_node=(\d+)/.exec(text)?.[1]);
+    pagesMigrated += Number(/numa_pages_migrated\s+:\s+(\d+)/.exec(text)?.[1] ?? 0);
+    for (const [, node, own, shared] of text.matchAll(/numa_faults node=(\d+) task_private=(\d+) task_shared=(\d+)/g)) {
+      shown = true;
+      const entry = (byNode[Number(node)] ??= { private: 0, shared: 0 });
+      entry.private += Number(own);
+      entry.shared += Number(shared);
+      total += Number(own) + Number(shared);
+      if (Number(node) === current) local += Number(own) + Number(shared);
+    }
+  }
+  return shown ? { byNode, local, total, pagesMigrated } : null;
+}
+
+const plain = (map: Map<number, number>) => Object.fromEntries(map);
+
+/** The fixture with `count` one-page mappings over `nodes`, written; stopped once ready so that nothing it shows changes. Killed at teardown. */
+async function manyMappings(t: Test, count: number, nodes: number[]): Promise<{ child: ChildProcess; byNode: Record<number, number> }> {
+  const child = spawn(process.execPath, [MANY, String(count), nodes.join(',')], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  child.kill('SIGSTOP');
+  // Stopped once its state says so: a signal is delivered asynchronously.
+  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  return { child, byNode: JSON.parse(line.toString()).byNode };
+}
+
+t.test('numaStat({ pid }): a process of 10,000 mappings, per node and kind, and its NUMA balancing faults, as its files say', async (t) => {
+  const nodes = memoryNodeIds();
+  const { child, byNode } = await manyMappings(t, 10_000, nodes.slice(0, 2));
+  const pid = child.pid!;
+  const stat = numaStat({ pid });
+  const reference = referenceMemory(readFileSync(`/proc/${pid}/numa_maps`, 'utf8'));
+  t.equal(stat.process!.pid, pid);
+  t.ok(stat.process!.mappings >= 10_000, `${stat.process!.mappings} mappings`);
+  t.equal(stat.process!.mappings, reference.mappings, 'every line of numa_maps');
+  t.same(plain(stat.process!.bytesByNode), reference.byNode, 'bytes per node');
+  for (const [kind, bytes] of Object.entries(stat.process!.bytesByKind)) t.same(plain(bytes), reference.byKind[kind] ?? {}, `${kind}: bytes per node`);
+  for (const [node, pages] of Object.entries(byNode)) {
+    const anon = stat.process!.bytesByKind.anon.get(Number(node)) ?? 0;
+    t.ok(anon >= pages * PAGE, `node ${node}: the ${pages} pages bound to it are among its ${anon} anonymous bytes`);
+  }
+  const faults = referenceFaults(pid);
+  if (faults === null) t.equal(stat.process!.faults, null, 'no faults where the kernel shows none');
+  else t.same({ ...stat.process!.faults!, byNode: Object.fromEntries(stat.process!.faults!.byNode) }, faults, 'faults per node, local, total and pages migrated');
+});
+
+t.test('page counts are sized by each mapping\'s own page size: hugetlb pages of 2 MiB and 1 GiB count whole', async (t) => {
+  const text = [
+    '7f0000000000 default file=/dev/hugepages/a\\040b huge dirty=3 N0=2 N1=1 kernelpagesize_kB=2048',
+    '7f4000000000 bind:1 file=/dev/hugepages1G/c huge dirty=1 N1=1 kernelpagesize_kB=1048576',
+    '7f8000000000 default anon=1024 dirty=1024 N0=512 N1=512 kernelpagesize_kB=4',
+    '7fc000000000 default file=/usr/lib/x.so',
+    '7fd000000000 bind=balancing:0-1 anon=2 dirty=2 N1=2 kernelpagesize_kB=4',
+    '7fe000000000 interleave:0-1 heap anon=4 dirty=4 N0=4 kernelpagesize_kB=4',
+  ].join('\n');
+  const totals = memoryOfMappings(text);
+  t.same(plain(totals.bytesByKind.huge), { 0: 2 * 2 ** 21, 1: 2 ** 21 + 2 ** 30 });
+  t.same(plain(totals.bytesByKind.anon), { 0: 512 * PAGE, 1: 514 * PAGE });
+  t.same(plain(totals.bytesByKind.heap), { 0: 4 * PAGE });
+  t.same(plain(totals.balancedBytesByNode), { 0: 512 * PAGE, 1: 514 * PAGE }, 'NUMA balancing scans anonymous memory under the default policy or one that lets it in');
+  t.equal(totals.mappings, 6);
+  const mappings = parseNumaMaps(text);
+  t.same(mappings.map((mapping) => mapping.kind), ['huge', 'huge', 'anon', 'file', 'anon', 'heap']);
+  t.same(mappings[0].byNode, new Map([[0, 2], [1, 1]]), 'nodes in the kernel\'s order');
+  t.equal(mappings[0].file, '/dev/hugepages/a\\040b', 'the path as the kernel escapes it');
+  t.same([mappings[1].pageSizeKiB, mappings[3].pages, mappings[3].pageSizeKiB], [1048576, 0, 4]);
+  t.equal(mappings[4].policy, 'bind=balancing:0-1');
+});
+
+/** The cgroup v2 directory of process `pid` and the file numaStat should read, found here from the kernel's files directly. */
+function cgroupFile(pid: number): string | null {
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.startsWith('0::'));
+  const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((entry) => entry.includes(' - cgroup2 '));
+  if (!line || !mount) return null;
+  const [, , , root, mountPoint] = mount.split(' ');
+  const file = path.join(mountPoint, line.slice(3).slice(root === '/' ? 0 : root.length), 'memory.numa_stat');
+  return existsSync(file) ? file : null;
+}
+
+/** memory.numa_stat parsed by regular expressions. */
+function referenceCgroup(file: string) {
+  const stats: Record<string, Record<number, number>> = {};
+  for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+    const [key] = line.split(' ');
+    stats[key] = Object.fromEntries([...line.matchAll(/N(\d+)=(\d+)/g)].map(([, node, value]) => [Number(node), Number(value)]));
+  }
+  return stats;
+}
+
+/**
+ * In a guest (root, no cgroup mounted): cgroup v2 mounted for the test, a
+ * cgroup with the memory controller, and the stopped fixture moved into it, so
+ * that its memory.numa_stat holds still. Undone at teardown.
+ */
+async function childInCgroup(t: Test): Promise<number> {
+  const mount = mkdtempSync(path.join(tmpdir(), 'numaplace-cgroup-'));
+  execFileSync('mount', ['-t', 'cgroup2', 'none', mount]);
+  const group = path.join(mount, 'numa-stat-test');
+  writeFileSync(path.join(mount, 'cgroup.subtree_control'), '+memory');
+  mkdirSync(group);
+  const child = spawn(process.execPath, [MANY, '64', memoryNodeIds().slice(0, 2).join(',')], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    rmdirSync(group);
+    execFileSync('umount', [mount]);
+    rmSync(mount, { recursive: true });
+  });
+  writeFileSync(path.join(group, 'cgroup.procs'), String(child.pid));
+  await once(child.stdout!, 'data');
+  child.kill('SIGSTOP');
+  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  return child.pid!;
+}
+
+t.test('numaStat({ cgroup: true }): memory.numa_stat of the process\'s cgroup v2, or null where it has none', async (t) => {
+  const own = numaStat({ cgroup: true }).cgroup;
+  const file = cgroupFile(process.pid);
+  if (file === null) t.equal(own, null, 'no cgroup v2 memory.numa_stat for this process here: null');
+  else t.equal(own?.file, file, 'the file of this process\'s cgroup');
+  if (!process.env.NUMAPLACE_VM_TOPOLOGY) return;
+  const pid = await childInCgroup(t);
+  const stat = numaStat({ pid, cgroup: true });
+  t.equal(stat.cgroup?.path, '/numa-stat-test');
+  t.equal(stat.cgroup?.file, cgroupFile(pid));
+  const stats = Object.fromEntries(Object.entries(stat.cgroup!.stats).map(([key, byNode]) => [key, plain(byNode)]));
+  t.same(stats, referenceCgroup(stat.cgroup!.file), 'every entry, per node');
+  t.ok(Object.values(stats.anon).reduce((sum, bytes) => sum + bytes, 0) >= 64 * PAGE, 'its 64 written pages are anonymous memory of the cgroup, in bytes');
+});
+
+t.test('numaStatDelta(): what changed between two readings, and the seconds between them', async (t) => {
+  const node = memoryNodeIds()[0];
+  const before = numaStat({ pid: 0 });
+  const buffer = allocOnNode(16 * 2 ** 20, node, { hugePages: false }).fill(1);
+  const after = numaStat({ pid: 0 });
+  const delta = numaStatDelta(before, after);
+  t.equal(delta.seconds, (after.readAt - before.readAt) / 1000);
+  t.ok(delta.seconds > 0);
+  t.ok(delta.nodes.get(node)!.numa_hit! >= buffer.length / PAGE, `node ${node}: numa_hit rose by ${delta.nodes.get(node)!.numa_hit} for ${buffer.length / PAGE} pages`);
+  t.ok(delta.process!.bytesByNode.get(node)! >= buffer.length, `the process gained ${delta.process!.bytesByNode.get(node)} bytes on node ${node}`);
+  t.same(Object.keys(delta.vmstat), Object.keys(after.vmstat), 'every system counter both readings have');
+  t.equal(delta.process!.pagesMigrated, after.process!.faults && before.process!.faults ? after.process!.faults.pagesMigrated - before.process!.faults.pagesMigrated : null);
+  t.equal(delta.cgroup, undefined, 'no cgroup part where the readings have none');
+  t.throws(() => numaStatDelta(after, before), { name: 'RangeError', message: /^numaStatDelta: `after` was read before `before`/ });
+  const other = numaStat({ pid: process.ppid });
+  t.throws(() => numaStatDelta(before, other), { name: 'RangeError', message: /different processes \(pid 0 and / });
+  t.throws(() => numaStatDelta({} as NumaStat, after), { name: 'TypeError', message: /^numaStatDelta: expected a reading of numaStat\(\) for `before`/ });
+});
+
+t.test('numaStat: wrong options are refused before any read; files it cannot read are NumaErrors naming them', async (t) => {
+  t.throws(() => numaStat({ pid: -1 }), { name: 'RangeError', message: /^numaStat: .* for `options.pid`/ });
+  t.throws(() => numaStat({ cgroup: 1 as unknown as boolean }), { name: 'TypeError', message: /`options.cgroup`/ });
+  t.throws(() => numaStat({ pids: 1 } as never), { name: 'TypeError', message: /unknown option `options.pids` \(did you mean `pid`\?\)/ });
+  if (process.getuid?.() !== 0) return;
+  const child = spawn('sleep', ['60']);
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const result = JSON.parse(
+    runAsNobody(`try { require('./dist').numaStat({ pid: ${child.pid} }); console.log('{}'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`),
+  );
+  t.match(result, { name: 'NumaError', code: 'EACCES', message: new RegExp(`^numaStat: .*/proc/${child.pid}/numa_maps`) });
+});
