@@ -66,9 +66,24 @@ export {
   type NumaStat,
   type NumaStatDelta,
   type NumaStatOptions,
+  type ProcessMemory,
   type ProcessNumaStat,
   type ProcessNumaStatDelta,
   type VmCounters,
 } from './numa-stat';
 export type { NumaFaults } from './threads';
 export type { CgroupNumaStat } from './cgroup';
+export {
+  placementAdvice,
+  type AdviceFinding,
+  type AdviceFix,
+  type CpusetEvidence,
+  type Finding,
+  type MemoryAwayEvidence,
+  type NumaBalancingEvidence,
+  type PlacementAdviceOptions,
+  type RemoteAccessEvidence,
+  type Severity,
+  type SlowMemoryEvidence,
+  type ThreadsSpreadEvidence,
+} from './advice';

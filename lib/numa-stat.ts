@@ -60,12 +60,10 @@ export interface VmCounters {
   [counter: string]: number | undefined;
 }
 
-/** A process's memory per node, from /proc/<pid>/numa_maps, and its NUMA balancing faults. */
-export interface ProcessNumaStat {
+/** A process's memory per node in bytes: in a reading, what it has; in a delta, what it gained (negative where it lost). */
+export interface ProcessMemory {
   /** The process, as asked (0 = the calling one). */
   pid: number;
-  /** How many mappings it has. */
-  mappings: number;
   /**
    * Bytes per node for each kind of mapping (as processPlacement() sorts
    * them): each mapping's page counts times its own page size
@@ -74,6 +72,12 @@ export interface ProcessNumaStat {
   bytesByKind: Record<MappingKind, Map<number, number>>;
   /** Bytes per node, all kinds together: its resident memory by node. */
   bytesByNode: Map<number, number>;
+}
+
+/** A process's memory per node, from /proc/<pid>/numa_maps, and its NUMA balancing faults. */
+export interface ProcessNumaStat extends ProcessMemory {
+  /** How many mappings it has. */
+  mappings: number;
   /** Its NUMA balancing faults per node; null where the kernel shows none (see NumaFaults). */
   faults: NumaFaults | null;
 }
@@ -165,14 +169,8 @@ export function numaStat(options?: NumaStatOptions): NumaStat {
   return stat;
 }
 
-/** What a process's memory did between two readings. */
-export interface ProcessNumaStatDelta {
-  /** The process, as asked. */
-  pid: number;
-  /** Bytes gained per node for each kind of mapping (negative where they shrank), on every node either reading has. */
-  bytesByKind: Record<MappingKind, Map<number, number>>;
-  /** Bytes gained per node, all kinds together. */
-  bytesByNode: Map<number, number>;
+/** What a process's memory did between two readings: bytes gained per node (on every node either reading has), and pages moved. */
+export interface ProcessNumaStatDelta extends ProcessMemory {
   /**
    * Pages NUMA balancing migrated for its threads in between (of threads alive
    * at both readings' times; a thread that exited takes its count along); null

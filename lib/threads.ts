@@ -1,10 +1,24 @@
 // The threads of a process as the kernel shows them under /proc/<pid>/task:
-// NUMA balancing's faults per node. A thread can exit between the listing and
-// the reading of its files: it is left out.
+// where each runs and may run, and NUMA balancing's faults per node. A thread
+// can exit between the listing and the reading of its files: it is left out.
 import { readdirSync } from 'node:fs';
-import { translate } from './errors';
+import { idListText, MAX_CPUS, MAX_NODES } from './checks';
+import { malformedFile, translate } from './errors';
 import { requireLiveProcess } from './preconditions';
 import { readKernelFileIfPresent } from './topology';
+
+/** Where a thread runs and may run. */
+export interface ThreadPlacement {
+  tid: number;
+  /** The CPU it ran on last (field 39 of /proc/<pid>/task/<tid>/stat). */
+  cpu: number;
+  /** CPU time it has used, in clock ticks (utime + stime). */
+  ticks: number;
+  /** The CPUs it may run on: its affinity within its cpuset (Cpus_allowed_list). */
+  allowedCpus: number[];
+  /** The nodes its cpuset lets it allocate on (Mems_allowed_list). */
+  memsAllowed: number[];
+}
 
 /** NUMA balancing's view of a process's memory accesses, from /proc/<pid>/task/<tid>/sched. */
 export interface NumaFaults {
@@ -44,6 +58,38 @@ function threadFile(fn: string, pid: number, tid: number, name: string): { text:
   const path = `${taskDirectory(pid)}/${tid}/${name}`;
   const text = readKernelFileIfPresent(fn, path);
   return text === null ? null : { text, path };
+}
+
+/** An id list field of a status file ("Cpus_allowed_list:\t0-3"). */
+function statusList(fn: string, path: string, text: string, field: string, limit: number): number[] {
+  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(text);
+  try {
+    return idListText(match?.[1], fn, field, limit - 1);
+  } catch {
+    throw malformedFile(fn, `${path} (${field})`, match?.[1] ?? text, `a list of ids below ${limit}`);
+  }
+}
+
+/** Where each thread of process `pid` (0: this one) runs, may run and may allocate. */
+export function threadPlacements(fn: string, pid: number): ThreadPlacement[] {
+  return threadIds(fn, pid).flatMap((tid) => {
+    const stat = threadFile(fn, pid, tid, 'stat');
+    const status = threadFile(fn, pid, tid, 'status');
+    if (!stat || !status) return [];
+    // "tid (comm) S ppid …": comm may hold anything, so fields count from the last ')'; field 3 is index 0.
+    const fields = stat.text.slice(stat.text.lastIndexOf(')') + 2).split(' ');
+    const [utime, stime, cpu] = [fields[14 - 3], fields[15 - 3], fields[39 - 3]].map(Number);
+    if (![utime, stime, cpu].every(Number.isInteger)) throw malformedFile(fn, stat.path, stat.text, 'a stat line with fields 14, 15 and 39');
+    return [
+      {
+        tid,
+        cpu,
+        ticks: utime + stime,
+        allowedCpus: statusList(fn, status.path, status.text, 'Cpus_allowed_list', MAX_CPUS),
+        memsAllowed: statusList(fn, status.path, status.text, 'Mems_allowed_list', MAX_NODES),
+      },
+    ];
+  });
 }
 
 const FAULTS_LINE = /^numa_faults node=(\d+) task_private=(\d+) task_shared=(\d+)/gm;

@@ -242,7 +242,8 @@ export function numaNodes(fn = 'topology'): NumaNode[] {
 
 const TIER_ROOT = '/sys/devices/virtual/memory_tiering';
 
-function readMemoryTiers(fn: string): MemoryTier[] {
+/** The memory tiers, fastest first; [] where the kernel has none. */
+export function readMemoryTiers(fn: string): MemoryTier[] {
   return (directoryEntries(TIER_ROOT) ?? [])
     .flatMap((name) =>
       /^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(fn, `${TIER_ROOT}/${name}/nodelist`, MAX_NODES) }] : [],

@@ -1,15 +1,13 @@
 // numaStat() and numaStatDelta(): every figure read back against the kernel's
 // own files, read here directly and parsed independently; a process with
 // 10,000 mappings (as the benchmark uses) counted exactly while it is stopped.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { allocOnNode, numaStat, numaStatDelta, parseNumaMaps, type NumaStat } from '../lib/index';
-import { memoryOfMappings } from '../lib/numa-maps';
-import { childEnv, memoryNodeIds, runAsNobody } from './helpers';
+import { allocOnNode, numaStat, numaStatDelta, type NumaStat } from '../lib/index';
+import { childEnv, memoryNodeIds, runAsNobody, stopped, testCgroup } from './helpers';
 
 const MANY = path.join(__dirname, 'fixtures', 'many-mappings.js');
 const PAGE = 4096;
@@ -97,9 +95,7 @@ async function manyMappings(t: Test, count: number, nodes: number[]): Promise<{ 
     child.kill('SIGKILL');
   });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  child.kill('SIGSTOP');
-  // Stopped once its state says so: a signal is delivered asynchronously.
-  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  await stopped(child);
   return { child, byNode: JSON.parse(line.toString()).byNode };
 }
 
@@ -123,29 +119,6 @@ t.test('numaStat({ pid }): a process of 10,000 mappings, per node and kind, and 
   else t.same({ ...stat.process!.faults!, byNode: Object.fromEntries(stat.process!.faults!.byNode) }, faults, 'faults per node, local, total and pages migrated');
 });
 
-t.test('page counts are sized by each mapping\'s own page size: hugetlb pages of 2 MiB and 1 GiB count whole', async (t) => {
-  const text = [
-    '7f0000000000 default file=/dev/hugepages/a\\040b huge dirty=3 N0=2 N1=1 kernelpagesize_kB=2048',
-    '7f4000000000 bind:1 file=/dev/hugepages1G/c huge dirty=1 N1=1 kernelpagesize_kB=1048576',
-    '7f8000000000 default anon=1024 dirty=1024 N0=512 N1=512 kernelpagesize_kB=4',
-    '7fc000000000 default file=/usr/lib/x.so',
-    '7fd000000000 bind=balancing:0-1 anon=2 dirty=2 N1=2 kernelpagesize_kB=4',
-    '7fe000000000 interleave:0-1 heap anon=4 dirty=4 N0=4 kernelpagesize_kB=4',
-  ].join('\n');
-  const totals = memoryOfMappings(text);
-  t.same(plain(totals.bytesByKind.huge), { 0: 2 * 2 ** 21, 1: 2 ** 21 + 2 ** 30 });
-  t.same(plain(totals.bytesByKind.anon), { 0: 512 * PAGE, 1: 514 * PAGE });
-  t.same(plain(totals.bytesByKind.heap), { 0: 4 * PAGE });
-  t.same(plain(totals.balancedBytesByNode), { 0: 512 * PAGE, 1: 514 * PAGE }, 'NUMA balancing scans anonymous memory under the default policy or one that lets it in');
-  t.equal(totals.mappings, 6);
-  const mappings = parseNumaMaps(text);
-  t.same(mappings.map((mapping) => mapping.kind), ['huge', 'huge', 'anon', 'file', 'anon', 'heap']);
-  t.same(mappings[0].byNode, new Map([[0, 2], [1, 1]]), 'nodes in the kernel\'s order');
-  t.equal(mappings[0].file, '/dev/hugepages/a\\040b', 'the path as the kernel escapes it');
-  t.same([mappings[1].pageSizeKiB, mappings[3].pages, mappings[3].pageSizeKiB], [1048576, 0, 4]);
-  t.equal(mappings[4].policy, 'bind=balancing:0-1');
-});
-
 /** The cgroup v2 directory of process `pid` and the file numaStat should read, found here from the kernel's files directly. */
 function cgroupFile(pid: number): string | null {
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.startsWith('0::'));
@@ -166,29 +139,13 @@ function referenceCgroup(file: string) {
   return stats;
 }
 
-/**
- * In a guest (root, no cgroup mounted): cgroup v2 mounted for the test, a
- * cgroup with the memory controller, and the stopped fixture moved into it, so
- * that its memory.numa_stat holds still. Undone at teardown.
- */
+/** In a guest: the fixture of 64 pages in a cgroup with the memory controller, stopped, so that its memory.numa_stat holds still. */
 async function childInCgroup(t: Test): Promise<number> {
-  const mount = mkdtempSync(path.join(tmpdir(), 'numaplace-cgroup-'));
-  execFileSync('mount', ['-t', 'cgroup2', 'none', mount]);
-  const group = path.join(mount, 'numa-stat-test');
-  writeFileSync(path.join(mount, 'cgroup.subtree_control'), '+memory');
-  mkdirSync(group);
+  const cgroup = testCgroup(t, ['memory']);
   const child = spawn(process.execPath, [MANY, '64', memoryNodeIds().slice(0, 2).join(',')], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(async () => {
-    child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-    rmdirSync(group);
-    execFileSync('umount', [mount]);
-    rmSync(mount, { recursive: true });
-  });
-  writeFileSync(path.join(group, 'cgroup.procs'), String(child.pid));
+  cgroup.enter(child);
   await once(child.stdout!, 'data');
-  child.kill('SIGSTOP');
-  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  await stopped(child);
   return child.pid!;
 }
 
@@ -200,7 +157,7 @@ t.test('numaStat({ cgroup: true }): memory.numa_stat of the process\'s cgroup v2
   if (!process.env.NUMAPLACE_VM_TOPOLOGY) return;
   const pid = await childInCgroup(t);
   const stat = numaStat({ pid, cgroup: true });
-  t.equal(stat.cgroup?.path, '/numa-stat-test');
+  t.equal(stat.cgroup?.path, '/numaplace-test');
   t.equal(stat.cgroup?.file, cgroupFile(pid));
   const stats = Object.fromEntries(Object.entries(stat.cgroup!.stats).map(([key, byNode]) => [key, plain(byNode)]));
   t.same(stats, referenceCgroup(stat.cgroup!.file), 'every entry, per node');
