@@ -212,10 +212,13 @@ function contextOf(observation: Observation): Context {
   const node = new Map(observation.nodes.map((entry) => [entry.id, entry]));
   const cpuNode = new Map(observation.nodes.flatMap((entry) => entry.cpus.map((cpu) => [cpu, entry.id] as const)));
   const placed = observation.threads.flatMap((thread) => (cpuNode.has(thread.cpu) ? [{ thread, node: cpuNode.get(thread.cpu)! }] : []));
+  // A thread that never ran (an idle pool thread) sits on the CPU it was made on: it says nothing of where the work runs.
   const ran = placed.filter(({ thread }) => thread.ticks > 0);
   const running = ran.length > 0 ? ran : placed;
   const near = running.map((entry) => nearMemory(node.get(entry.node)!, observation.nodes));
   const nearThreads = new Set(near.flat());
+  // Each thread votes for its nearest memory node; only a node the cpuset allows (the threads of a process
+  // share one) can take the pages: migrate_pages leaves out the others.
   const allowed = observation.threads[0]?.memsAllowed ?? [];
   const votes = new Map<number, number>();
   for (const [first] of near.filter((ids) => allowed.includes(ids[0]))) votes.set(first, (votes.get(first) ?? 0) + 1);

@@ -2,6 +2,7 @@
 // allocation counters, the system's migration and balancing counters, and
 // optionally a process's memory per node and its cgroup's — cheap enough for
 // a service to poll, and numaStatDelta() for what happened between two readings.
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { booleanOption, optionsArgument, pidArgument, readingPairArgument } from './checks';
 import { type CgroupNumaStat, cgroupNumaStat } from './cgroup';
@@ -10,7 +11,7 @@ import { MAPPING_KINDS, type MappingKind, memoryOfMappings } from './numa-maps';
 import { requireLiveProcess } from './preconditions';
 import { readProcessFile } from './process';
 import { type NumaFaults, threadFaults } from './threads';
-import { onlineNodes, readKernelFile, readKernelFileIfPresent } from './topology';
+import { onlineNodes, readKernelFile } from './topology';
 
 /** A node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages, as the kernel lists them. */
 export interface NodeCounters {
@@ -119,13 +120,17 @@ function counterFile(fn: string, file: string, text: string, keep: (name: string
   return counters;
 }
 
-/** Each online node's numastat (a kernel without NUMA has no node directories: none). */
+/**
+ * Each online node's numastat: a node without a directory is left out, as
+ * topology() leaves it out (a kernel without NUMA has none), but a node
+ * directory without the file is a NumaError naming it.
+ */
 function nodeCounters(fn: string): Map<number, NodeCounters> {
   const counters = new Map<number, NodeCounters>();
   for (const node of onlineNodes(fn)) {
+    if (!existsSync(`${NODE_ROOT}/node${node}`)) continue;
     const file = `${NODE_ROOT}/node${node}/numastat`;
-    const text = readKernelFileIfPresent(fn, file);
-    if (text !== null) counters.set(node, counterFile(fn, file, text, () => true));
+    counters.set(node, counterFile(fn, file, readKernelFile(fn, file), () => true));
   }
   return counters;
 }
