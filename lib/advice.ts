@@ -130,6 +130,7 @@ export type Finding =
   | AdviceFinding<'numa-balancing-pinned', NumaBalancingEvidence>
   | AdviceFinding<'remote-access', RemoteAccessEvidence>;
 
+/** Whom placementAdvice() advises. */
 export interface PlacementAdviceOptions {
   /** The process to advise on (default 0, the calling one). */
   pid?: number;

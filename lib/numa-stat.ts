@@ -13,7 +13,11 @@ import { readProcessFile } from './process';
 import { type NumaFaults, threadFaults } from './threads';
 import { onlineNodes, readKernelFile } from './topology';
 
-/** A node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages, as the kernel lists them. */
+/**
+ * A node's allocation counters (/sys/devices/system/node/node<N>/numastat), as
+ * the kernel lists them: counts of page allocations since boot, which it calls
+ * pages, though an allocation of several pages at once (a transparent huge page) counts once.
+ */
 export interface NodeCounters {
   /** Pages allocated on this node as their policy intended. */
   numa_hit?: number;
@@ -87,7 +91,7 @@ export interface ProcessNumaStat extends ProcessMemory {
 export interface NumaStat {
   /** When it was read: performance.now(), milliseconds on a monotonic clock (numaStatDelta() turns two into a rate). */
   readAt: number;
-  /** Each online node's allocation counters, in pages. */
+  /** Each online node's allocation counters (page allocations). */
   nodes: Map<number, NodeCounters>;
   /** The system's migration and balancing counters, since boot. */
   vmstat: VmCounters;
@@ -97,6 +101,7 @@ export interface NumaStat {
   cgroup?: CgroupNumaStat | null;
 }
 
+/** What numaStat() reads besides the machine's counters. */
 export interface NumaStatOptions {
   /** Add this process's memory per node and its faults (0 = the calling process). */
   pid?: number;
@@ -149,7 +154,7 @@ export function processNumaStat(fn: string, pid: number): { stat: ProcessNumaSta
 
 /**
  * Reads the kernel's NUMA counters at once: every node's allocation counters
- * (numastat, in pages), the system's migration and NUMA balancing counters
+ * (numastat: page allocations), the system's migration and NUMA balancing counters
  * (/proc/vmstat), and on request a process's memory per node by kind with its
  * NUMA balancing faults (numa_maps, sched) and its cgroup's memory.numa_stat.
  * Made to be polled: a process with 10,000 mappings reads in about the time
