@@ -168,10 +168,36 @@ export function environmentArgument(value: unknown, fn: string, arg: string): No
 /** The highest process id Linux can give (PID_MAX_LIMIT). */
 const PID_MAX = 0x3fffffff;
 
-export function pidArgument(value: unknown, fn: string): number {
-  if (typeof value !== 'number') throw invalidType(fn, 'pid', 'a process id', value);
-  if (!Number.isInteger(value) || value < 0 || value > PID_MAX) throw invalidRange(fn, 'pid', 'a process id (0 = this process)', value);
+export function pidArgument(value: unknown, fn: string, arg = 'pid'): number {
+  if (typeof value !== 'number') throw invalidType(fn, arg, 'a process id', value);
+  if (!Number.isInteger(value) || value < 0 || value > PID_MAX) throw invalidRange(fn, arg, 'a process id (0 = this process)', value);
   return value;
+}
+
+/** What numaStatDelta() subtracts of a numaStat() reading. */
+interface Reading {
+  readAt: number;
+  nodes: Map<number, object>;
+  vmstat: object;
+  process?: { pid: number };
+}
+
+function isReading(value: unknown): value is Reading {
+  if (value === null || typeof value !== 'object') return false;
+  const { readAt, nodes, vmstat } = value as Partial<Reading>;
+  return typeof readAt === 'number' && Number.isFinite(readAt) && nodes instanceof Map && typeof vmstat === 'object' && vmstat !== null;
+}
+
+/** Two numaStat() readings to subtract: taken in this order, of the same process where both have one. */
+export function readingPairArgument(before: unknown, after: unknown, fn: string): void {
+  if (!isReading(before)) throw invalidType(fn, 'before', 'a reading of numaStat()', before);
+  if (!isReading(after)) throw invalidType(fn, 'after', 'a reading of numaStat()', after);
+  if (after.readAt < before.readAt) {
+    throw new RangeError(`${fn}: \`after\` was read before \`before\` (readAt ${after.readAt} < ${before.readAt}); pass the earlier reading first`);
+  }
+  if (before.process && after.process && before.process.pid !== after.process.pid) {
+    throw new RangeError(`${fn}: the readings are of different processes (pid ${before.process.pid} and ${after.process.pid})`);
+  }
 }
 
 /** Node pairs of a process migration: as many `toNodes` as `fromNodes`, each source once. */

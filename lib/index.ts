@@ -70,12 +70,33 @@ export {
   type NodeWeights,
 } from './weights';
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
+export { migrateProcess, migrateProcessSync, processPlacement, type ProcessPlacement } from './process';
+export { parseNumaMaps, type MappingKind, type MappingPlacement } from './numa-maps';
 export {
-  migrateProcess,
-  migrateProcessSync,
-  parseNumaMaps,
-  processPlacement,
-  type MappingKind,
-  type MappingPlacement,
-  type ProcessPlacement,
-} from './process';
+  numaStat,
+  numaStatDelta,
+  type NodeCounters,
+  type NumaStat,
+  type NumaStatDelta,
+  type NumaStatOptions,
+  type ProcessMemory,
+  type ProcessNumaStat,
+  type ProcessNumaStatDelta,
+  type VmCounters,
+} from './numa-stat';
+export type { NumaFaults } from './threads';
+export type { CgroupNumaStat } from './cgroup';
+export {
+  placementAdvice,
+  type AdviceFinding,
+  type AdviceFix,
+  type CpusetEvidence,
+  type Finding,
+  type MemoryAwayEvidence,
+  type NumaBalancingEvidence,
+  type PlacementAdviceOptions,
+  type RemoteAccessEvidence,
+  type Severity,
+  type SlowMemoryEvidence,
+  type ThreadsSpreadEvidence,
+} from './advice';

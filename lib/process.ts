@@ -1,8 +1,12 @@
 import { native } from './binding';
-import { nodePairsArgument, pidArgument, stringArgument } from './checks';
+import { nodePairsArgument, pidArgument } from './checks';
 import { callNative, callNativeAsync, conditionError } from './errors';
 import { requireLiveProcess, requireMemoryNodes, requireOnline } from './preconditions';
+import { type MappingKind, type MappingPlacement, memoryOfMappings, parseNumaMaps } from './numa-maps';
 import { memoryNodes, readKernelFile } from './topology';
+
+// The command line (lib/cli) takes the kinds from here, with the placement they describe.
+export type { MappingKind, MappingPlacement } from './numa-maps';
 
 /** One migrate_pages call: every page of the process on `from` goes to `to`. */
 type Step = { from: number; to: number };
@@ -108,25 +112,6 @@ export function migrateProcessSync(pid: number, fromNodes: number[], toNodes: nu
   return { notMoved };
 }
 
-export type MappingKind = 'heap' | 'stack' | 'anon' | 'file' | 'huge' | 'other';
-
-export interface MappingPlacement {
-  /** The mapping's first address. */
-  start: bigint;
-  /** What the mapping holds: heap, stack, anonymous memory, a file, huge pages or other. */
-  kind: MappingKind;
-  /** The policy as numa_maps shows it, e.g. 'default', 'bind:1', 'interleave:0-1'. */
-  policy: string;
-  /** The mapped file, for file mappings. */
-  file?: string;
-  /** The size of the mapping's pages in KiB (4, or 2048 for huge pages). */
-  pageSizeKiB: number;
-  /** Pages of the mapping that are present, on any node. */
-  pages: number;
-  /** Present pages per node id. */
-  byNode: Map<number, number>;
-}
-
 export interface ProcessPlacement {
   /** The process (0 for the calling one). */
   pid: number;
@@ -136,52 +121,6 @@ export interface ProcessPlacement {
   bytesByKind: Record<MappingKind, Map<number, number>>;
   /** Bytes per node, all kinds together. */
   bytesByNode: Map<number, number>;
-}
-
-function mappingKind(fields: Map<string, string>): MappingKind {
-  if (fields.has('heap')) return 'heap';
-  if (fields.has('stack')) return 'stack';
-  if (fields.has('huge')) return 'huge';
-  if (fields.has('file')) return 'file';
-  if (fields.has('anon')) return 'anon';
-  return 'other';
-}
-
-/**
- * Parses numa_maps text (one line per mapping: address, policy, key=value fields).
- *
- * @param text - The contents of a /proc/<pid>/numa_maps file.
- * @throws TypeError for a value that is not a string.
- *
- * @example
- * const mappings = parseNumaMaps(readFileSync('/proc/self/numa_maps', 'utf8'));
- */
-export function parseNumaMaps(text: string): MappingPlacement[] {
-  stringArgument(text, 'parseNumaMaps', 'text', 'the text of a numa_maps file');
-  const mappings: MappingPlacement[] = [];
-  for (const line of text.split('\n')) {
-    const [address, policy, ...rest] = line.trim().split(/\s+/);
-    if (!address || !policy) continue;
-    const fields = new Map(rest.map((field) => [field.split('=')[0], field.slice(field.indexOf('=') + 1)] as const));
-    const byNode = new Map<number, number>();
-    let pages = 0;
-    for (const [key, value] of fields) {
-      if (/^N\d+$/.test(key)) {
-        byNode.set(Number(key.slice(1)), Number(value));
-        pages += Number(value);
-      }
-    }
-    mappings.push({
-      start: BigInt(`0x${address}`),
-      kind: mappingKind(fields),
-      policy,
-      ...(fields.has('file') ? { file: fields.get('file') } : {}),
-      pageSizeKiB: Number(fields.get('kernelpagesize_kB') ?? 4),
-      pages,
-      byNode,
-    });
-  }
-  return mappings;
 }
 
 /**
@@ -201,16 +140,20 @@ export function processPlacement(pid: number): ProcessPlacement {
 /** processPlacement() of a checked pid, its errors naming the public function `fn`. */
 export function placementOf(fn: string, target: number): ProcessPlacement {
   requireLiveProcess(fn, target);
-  const mappings = parseNumaMaps(readKernelFile(fn, `/proc/${target === 0 ? 'self' : target}/numa_maps`));
-  const kinds: MappingKind[] = ['heap', 'stack', 'anon', 'file', 'huge', 'other'];
-  const bytesByKind = Object.fromEntries(kinds.map((kind) => [kind, new Map<number, number>()])) as ProcessPlacement['bytesByKind'];
-  const bytesByNode = new Map<number, number>();
-  for (const mapping of mappings) {
-    for (const [node, pages] of mapping.byNode) {
-      const bytes = pages * mapping.pageSizeKiB * 1024;
-      bytesByKind[mapping.kind].set(node, (bytesByKind[mapping.kind].get(node) ?? 0) + bytes);
-      bytesByNode.set(node, (bytesByNode.get(node) ?? 0) + bytes);
-    }
+  const text = readProcessFile(fn, target, 'numa_maps');
+  const { bytesByKind, bytesByNode } = memoryOfMappings(text);
+  return { pid: target, mappings: parseNumaMaps(text), bytesByKind, bytesByNode };
+}
+
+/**
+ * /proc/<pid>/<name> (pid 0: this process's) for the public function `fn`: the
+ * NumaError of readKernelFile, or ESRCH when the process exited meanwhile.
+ */
+export function readProcessFile(fn: string, pid: number, name: string): string {
+  try {
+    return readKernelFile(fn, `/proc/${pid === 0 ? 'self' : pid}/${name}`);
+  } catch (error) {
+    requireLiveProcess(fn, pid);
+    throw error;
   }
-  return { pid: target, mappings, bytesByKind, bytesByNode };
 }

@@ -109,6 +109,20 @@ export function readKernelFile(fn: string, file: string): string {
   }
 }
 
+/**
+ * readKernelFile(), or null where the file does not exist: a kernel built
+ * without the feature, a cgroup without the controller, a thread that has exited.
+ */
+export function readKernelFileIfPresent(fn: string, file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    throw translate(error, fn, `for ${file}`);
+  }
+}
+
 /** An id list the kernel wrote (ids below `limit`), or a NumaError naming the file. */
 function readIdList(fn: string, file: string, limit = MAX_CPUS): number[] {
   const text = readKernelFile(fn, file);
@@ -233,7 +247,8 @@ export function numaNodes(fn = 'topology'): NumaNode[] {
 
 const TIER_ROOT = '/sys/devices/virtual/memory_tiering';
 
-function readMemoryTiers(fn: string): MemoryTier[] {
+/** The memory tiers, fastest first; [] where the kernel has none. */
+export function readMemoryTiers(fn: string): MemoryTier[] {
   return (directoryEntries(TIER_ROOT) ?? [])
     .flatMap((name) =>
       /^memory_tier\d+$/.test(name) ? [{ id: Number(name.slice('memory_tier'.length)), nodes: readIdList(fn, `${TIER_ROOT}/${name}/nodelist`, MAX_NODES) }] : [],

@@ -194,7 +194,7 @@ t.test('numaplace status: a node without numastat, or a numastat that is not one
   t.equal(missing.stderr, `numaplace status: open failed for ${nodeDir}/numastat: ENOENT (no such file or directory)\n`, 'the file named, once, no stack');
   const garbled = hidden(path.join(dir, 'numastat'), `${nodeDir}/numastat`);
   t.equal(garbled.status, 1, garbled.stderr);
-  t.equal(garbled.stderr, `numaplace status: ${nodeDir}/numastat holds "numa_hit lots", not lines of a counter name and a number (EIO)\n`);
+  t.equal(garbled.stderr, `numaplace status: ${nodeDir}/numastat holds "numa_hit lots", not a counter name and a whole number (EIO)\n`);
 });
 
 t.test('numaplace bench: measured side by side, ratios when there are two nodes', async (t) => {

@@ -93,6 +93,8 @@ t.test('a process that does not exist, or has exited: ESRCH', async (t) => {
       ['processPlacement', () => numaplace.processPlacement(pid)],
       ['migrateProcess', () => numaplace.migrateProcess(pid, [home], [home])],
       ['migrateProcessSync', () => numaplace.migrateProcessSync(pid, [home], [home])],
+      ['numaStat', () => numaplace.numaStat({ pid })],
+      ['placementAdvice', () => numaplace.placementAdvice({ pid })],
     ];
     for (const [fn, call] of calls) expectCondition(t, fn, await outcome(call), 'ESRCH', new RegExp(message));
     for (const args of [['status', String(pid)], ['migrate', String(pid), '--from', String(home), '--to', String(home)]]) {

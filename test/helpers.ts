@@ -1,6 +1,6 @@
-import { execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -245,4 +245,42 @@ export function pageHolder(): PageHolder {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   builtHolder = require(addon) as PageHolder;
   return builtHolder;
+}
+
+/**
+ * A cgroup v2 of the test's own, for a guest (root, no cgroup mounted there):
+ * the hierarchy mounted in a temporary directory, `controllers` turned on for
+ * its children, one cgroup made; `enter` moves a child process (all its
+ * threads) into it. At teardown the children are killed and waited for, and
+ * everything is undone.
+ */
+export function testCgroup(t: Test, controllers: string[]): { directory: string; enter: (child: ChildProcess) => void } {
+  const mount = mkdtempSync(path.join(tmpdir(), 'numaplace-cgroup-'));
+  execFileSync('mount', ['-t', 'cgroup2', 'none', mount]);
+  const control = path.join(mount, 'cgroup.subtree_control');
+  writeFileSync(control, controllers.map((name) => `+${name}`).join(' '));
+  const directory = path.join(mount, 'numaplace-test');
+  mkdirSync(directory);
+  const children: ChildProcess[] = [];
+  t.teardown(async () => {
+    for (const child of children) {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    }
+    rmdirSync(directory);
+    writeFileSync(control, controllers.map((name) => `-${name}`).join(' '));
+    execFileSync('umount', [mount]);
+    rmSync(mount, { recursive: true });
+  });
+  const enter = (child: ChildProcess) => {
+    children.push(child);
+    writeFileSync(path.join(directory, 'cgroup.procs'), String(child.pid));
+  };
+  return { directory, enter };
+}
+
+/** Stops a child and returns once its state says so (a signal is delivered asynchronously): nothing it shows changes meanwhile. */
+export async function stopped(child: ChildProcess): Promise<void> {
+  child.kill('SIGSTOP');
+  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
 }

@@ -73,6 +73,8 @@ t.test('a misspelt option is a TypeError naming it and the nearest valid key, in
     ["n.spawnOnNode(0, 'true', [], { memroy: 'bind' })", 'memroy', 'memory'],
     ["n.forkOnNode(0, 'x.js', [], { memory: 'bind', sillent: true })", 'sillent', 'silent'],
     ['n.clusterForkOnNode(0, {}, { memmory: "bind" })', 'memmory', 'memory'],
+    ['n.numaStat({ cgroups: true })', 'cgroups', 'cgroup'],
+    ['n.placementAdvice({ pdi: 0 })', 'pdi', 'pid'],
   ];
   for (const [call, key, nearest] of cases) {
     const message = new RegExp(`: unknown option \`(options|spec)\\.${key}\` \\(did you mean \`${nearest}\`\\?\\)`);

@@ -1,23 +1,37 @@
 import { once } from 'node:events';
 import t from 'tap';
 import { migrateProcess, migrateProcessSync, parseNumaMaps, processPlacement, topology } from '../lib/index';
+import { memoryOfMappings } from '../lib/numa-maps';
 import { absentNode, childWithMemory, memoryNodeIds, multiNodeOrSkip, runAsNobody } from './helpers';
 
-t.test('parseNumaMaps reads each mapping', async (t) => {
+t.test('parseNumaMaps reads each mapping; the totals count each mapping\'s pages at its own page size', async (t) => {
   const text = [
     '55d0c0a00000 default file=/usr/bin/node mapped=10 N0=10 kernelpagesize_kB=4',
     '55d0c2000000 default heap anon=300 dirty=300 N0=200 N1=100 kernelpagesize_kB=4',
     '7f0000000000 bind:1 anon=512 dirty=512 N1=512 kernelpagesize_kB=4',
     '7ffd00000000 default stack anon=5 dirty=5 N0=5 kernelpagesize_kB=4',
     '7f1000000000 default',
+    '7f2000000000 default file=/dev/hugepages/a\\040b huge dirty=3 N0=2 N1=1 kernelpagesize_kB=2048',
+    '7f4000000000 bind:1 file=/dev/hugepages1G/c huge dirty=1 N1=1 kernelpagesize_kB=1048576',
+    '7fd000000000 bind=balancing:0-1 anon=2 dirty=2 N1=2 kernelpagesize_kB=4',
   ].join('\n');
   const mappings = parseNumaMaps(text);
-  t.same(mappings.map((m) => m.kind), ['file', 'heap', 'anon', 'stack', 'other']);
+  t.same(mappings.map((m) => m.kind), ['file', 'heap', 'anon', 'stack', 'other', 'huge', 'huge', 'anon']);
   t.same(mappings[1].byNode, new Map([[0, 200], [1, 100]]));
   t.equal(mappings[1].pages, 300);
   t.equal(mappings[2].policy, 'bind:1');
   t.equal(mappings[0].file, '/usr/bin/node');
   t.equal(mappings[0].start, 0x55d0c0a00000n);
+  t.same([mappings[4].pages, mappings[4].pageSizeKiB, mappings[6].pageSizeKiB], [0, 4, 1048576]);
+  t.equal(mappings[5].file, '/dev/hugepages/a\\040b', 'the path as the kernel escapes it');
+  t.equal(mappings[7].policy, 'bind=balancing:0-1');
+  const totals = memoryOfMappings(text);
+  const plain = (map: Map<number, number>) => Object.fromEntries(map);
+  t.same(plain(totals.bytesByKind.huge), { 0: 2 * 2 ** 21, 1: 2 ** 21 + 2 ** 30 }, 'hugetlb pages of 2 MiB and 1 GiB count whole');
+  t.same(plain(totals.bytesByKind.anon), { 1: 514 * 4096 });
+  t.same(plain(totals.bytesByNode), { 0: (10 + 200 + 5) * 4096 + 2 * 2 ** 21, 1: (100 + 514) * 4096 + 2 ** 21 + 2 ** 30 });
+  t.same(plain(totals.balancedBytesByNode), { 0: 205 * 4096, 1: 102 * 4096 }, 'NUMA balancing scans heap, stack and anonymous memory under the default policy, or one that lets it in');
+  t.equal(totals.mappings, 8);
 });
 
 t.test('processPlacement of this process and a child', async (t) => {

@@ -2,9 +2,8 @@
 // the memory of processes lives, by pid or by name (numastat -p).
 import { readdirSync, readFileSync } from 'node:fs';
 import { operandsText, pidText } from '../../checks';
-import { malformedFile } from '../../errors';
+import { nodeCounters } from '../../numa-stat';
 import { type MappingKind, processPlacement, type ProcessPlacement } from '../../process';
-import { onlineNodes, readKernelFile } from '../../topology';
 import { defineCommand, JSON_OPTION, NO_COLOR_OPTION, UsageError } from '../command';
 import { formatBar, formatBytes, formatTable, type Segment, toJson, useColour } from '../format';
 
@@ -92,31 +91,15 @@ function processStatus(pids: number[], json: boolean, colour: boolean): string {
   return placements.map(({ placement, command }) => formatStatus(placement, command, colour)).join('\n\n');
 }
 
-/** A node's allocation counters, "name value" a line: a NumaError naming the file when it is missing or holds anything else. */
-function readCounters(fn: string, file: string): Map<string, number> {
-  const text = readKernelFile(fn, file);
-  const counters = new Map<string, number>();
-  for (const line of text.trim().split('\n')) {
-    const match = /^(\w+)\s+(\d+)$/.exec(line);
-    if (!match) throw malformedFile(fn, file, text, 'lines of a counter name and a number');
-    counters.set(match[1], Number(match[2]));
-  }
-  return counters;
-}
-
-/** Each node's allocation counters (/sys/devices/system/node/node<N>/numastat), in pages. */
-function nodeCounters(fn: string): Map<number, Map<string, number>> {
-  return new Map(onlineNodes(fn).map((node) => [node, readCounters(fn, `/sys/devices/system/node/node${node}/numastat`)]));
-}
-
+/** Each node's allocation counters (numastat, the numaStat() reader), a row per counter. */
 function systemStatus(fn: string, json: boolean): string {
   const counters = nodeCounters(fn);
   if (json) return toJson(counters);
   const nodes = [...counters.keys()];
-  const names = [...(counters.get(nodes[0])?.keys() ?? [])];
+  const names = Object.keys(counters.get(nodes[0]) ?? {});
   return formatTable([
     ['', ...nodes.map((node) => `node${node}`)],
-    ...names.map((name) => [name, ...nodes.map((node) => String(counters.get(node)?.get(name) ?? 0))]),
+    ...names.map((name) => [name, ...nodes.map((node) => String(counters.get(node)?.[name] ?? 0))]),
   ]);
 }
 
@@ -130,8 +113,8 @@ export const statusCommand = defineCommand({
   numastat -p): one bar per node, split by kind of mapping. A <name> that is
   not a number selects every process with it in its command line, but
   numaplace and the processes that started it.
-  Without a process: the kernel's allocation counters per node, in pages
-  (numa_hit, numa_miss, …, like numastat).`,
+  Without a process: the kernel's allocation counters per node (numa_hit,
+  numa_miss, …, like numastat), in page allocations: a huge page counts once.`,
   options: { ...JSON_OPTION, ...NO_COLOR_OPTION },
   check: (values, operands, fn) => {
     const [typed] = operandsText(operands, fn, 0, 1, 'one process id or command name, or none');
