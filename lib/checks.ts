@@ -294,6 +294,42 @@ export function positiveIntegerOption(value: unknown, fn: string, name: string, 
   return value;
 }
 
+/** A positive finite number option (a rate, a duration); undefined when undefined. */
+export function positiveNumberOption(value: unknown, fn: string, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const expected = 'a positive number';
+  if (typeof value !== 'number') throw invalidType(fn, `options.${name}`, expected, value);
+  if (!Number.isFinite(value) || value <= 0) throw invalidRange(fn, `options.${name}`, expected, value);
+  return value;
+}
+
+/** How gently a migration moves, as given. */
+export interface BudgetFields {
+  bytesPerSecond?: number;
+  maxCallMs?: number;
+}
+
+/**
+ * A migration's budget (`bytesPerSecond`, `maxCallMs`), undefined without
+ * either. It sizes every call itself, one at a time: `chunkPages` beside it,
+ * or a `concurrency` above 1, is a RangeError.
+ */
+export function budgetOptions(
+  fn: string,
+  given: { bytesPerSecond?: unknown; maxCallMs?: unknown; chunkPages?: unknown; concurrency?: unknown },
+): BudgetFields | undefined {
+  const bytesPerSecond = positiveNumberOption(given.bytesPerSecond, fn, 'bytesPerSecond');
+  const maxCallMs = positiveNumberOption(given.maxCallMs, fn, 'maxCallMs');
+  if (bytesPerSecond === undefined && maxCallMs === undefined) return undefined;
+  if (given.chunkPages !== undefined) {
+    throw new RangeError(`${fn}: \`options.chunkPages\` does not go with bytesPerSecond or maxCallMs, which size each move_pages call themselves`);
+  }
+  if (given.concurrency !== undefined && given.concurrency !== 1) {
+    throw new RangeError(`${fn}: a migration with bytesPerSecond or maxCallMs makes one move_pages call at a time: leave out \`options.concurrency\` or give 1`);
+  }
+  return { ...(bytesPerSecond !== undefined && { bytesPerSecond }), ...(maxCallMs !== undefined && { maxCallMs }) };
+}
+
 /** An optional integer option from 0 to `max` (a count that may be none, or a delay); `fallback` when undefined. */
 export function boundedIntegerOption(value: unknown, fn: string, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { NativeMigrateResult } from '../types/binding';
 import { native } from './binding';
+import { type Pace, pacedSteps } from './pace';
 import { all, type Body } from './sync-async';
 
 export interface Progress {
@@ -43,7 +44,8 @@ export function alignedChunkPages(chunkPages: number): number {
  * larger calls are cheaper.
  */
 export function planChunks(view: Uint8Array, chunkPages: number | undefined, lanes = 1): Chunk[] {
-  const { address, start, pages } = native.spanOf(view); // once: a native call costs more than the arithmetic
+  const span = native.spanOf(view); // once: a native call costs more than the arithmetic
+  const { start, pages } = span;
   const pageSize = BigInt(native.pageSize);
   const hugePage = BigInt(Math.max(native.hugePageSize, native.pageSize));
   const base = (start / hugePage) * hugePage;
@@ -57,16 +59,34 @@ export function planChunks(view: Uint8Array, chunkPages: number | undefined, lan
   while (first < end) {
     const next = base + ((first - base) / chunkBytes + 1n) * chunkBytes;
     const last = next < end ? next : end;
-    const from = first > address ? Number(first - address) : 0;
-    const to = Math.min(view.byteLength, Number(last - address));
-    chunks.push({
-      view: new Uint8Array(view.buffer, view.byteOffset + from, to - from),
-      firstPage: Number((first - start) / pageSize),
-      pages: Number((last - first) / pageSize),
-    });
+    chunks.push(chunkAt(view, span, Number((first - start) / pageSize), Number((last - first) / pageSize)));
     first = last;
   }
   return chunks;
+}
+
+/**
+ * How many pages from page `first` of the span a paced call is offered: about
+ * `window`, ending on a huge-page boundary (or at the span's end), so that a
+ * huge page the call moves whole lies in it whole.
+ */
+export function windowPages(span: { start: bigint; pages: number }, first: number, window: number): number {
+  if (first + window >= span.pages) return span.pages - first;
+  const pageSize = BigInt(native.pageSize);
+  const hugePage = BigInt(Math.max(native.hugePageSize, native.pageSize));
+  const from = span.start + BigInt(first) * pageSize;
+  let end = ((from + BigInt(window) * pageSize) / hugePage) * hugePage;
+  if (end <= from) end += hugePage;
+  return Math.min(span.pages - first, Number((end - from) / pageSize));
+}
+
+/** The chunk of the view's span (native.spanOf(view)) of `pages` pages from page `firstPage`. */
+function chunkAt(view: Uint8Array, span: { address: bigint; start: bigint }, firstPage: number, pages: number): Chunk {
+  const pageSize = BigInt(native.pageSize);
+  const first = span.start + BigInt(firstPage) * pageSize;
+  const from = first > span.address ? Number(first - span.address) : 0;
+  const to = Math.min(view.byteLength, Number(first + BigInt(pages) * pageSize - span.address));
+  return { view: new Uint8Array(view.buffer, view.byteOffset + from, to - from), firstPage, pages };
 }
 
 /**
@@ -82,9 +102,11 @@ export function defaultConcurrency(viewBytes: number): number {
 }
 
 /** What the chunks done so far add up to: the native result's fields, `failed` over the whole span. */
-export type MigrationTotals = Omit<NativeMigrateResult, 'failed'> & {
+export type MigrationTotals = Omit<NativeMigrateResult, 'failed' | 'elsewhere' | 'pages' | 'callLog'> & {
   /** The pages elsewhere after the move, by final status: their indexes in the span, ascending. */
   failed: Map<number, number[]>;
+  /** The same pages by the node they are on (those on one). */
+  elsewhere: Map<number, number>;
 };
 
 /** The results of the chunks done so far: counts summed, statuses (when wanted) and failed pages placed over the span. */
@@ -104,6 +126,7 @@ export class Assembly {
   hugePages = 0;
   calls = 0;
   done = 0;
+  readonly elsewhere = new Map<number, number>();
   private readonly finished: { chunk: Chunk; failed: NativeMigrateResult['failed'] }[] = [];
 
   constructor(
@@ -121,6 +144,7 @@ export class Assembly {
     this.hugePages += result.hugePages;
     this.calls += result.calls;
     if (this.status && result.status) this.status.set(result.status, chunk.firstPage);
+    for (const [node, pages] of Object.entries(result.elsewhere ?? {})) this.elsewhere.set(Number(node), (this.elsewhere.get(Number(node)) ?? 0) + pages);
     this.done += chunk.pages;
     this.finished.push({ chunk, failed: result.failed });
   }
@@ -136,7 +160,7 @@ export class Assembly {
 
   /** The finished chunks in span order, their pages numbered in the span or, `finishedOnly`, among theirs. */
   private totals(elapsedNs: number, finishedOnly: boolean): MigrationTotals {
-    const { onNode, moved, notPresent, hidden, hugePages, calls, status } = this;
+    const { onNode, moved, notPresent, hidden, hugePages, calls, status, elsewhere } = this;
     const failed = new Map<number, number[]>();
     const picked = finishedOnly && status ? new Int32Array(this.done) : undefined;
     let offset = 0;
@@ -152,7 +176,7 @@ export class Assembly {
       }
       offset += chunk.pages;
     }
-    return { onNode, moved, notPresent, failed, hidden, hugePages, calls, elapsedNs, status: picked ?? status };
+    return { onNode, moved, notPresent, failed, elsewhere: new Map([...elsewhere].sort((a, b) => a[0] - b[0])), hidden, hugePages, calls, elapsedNs, status: picked ?? status };
   }
 }
 
@@ -224,5 +248,36 @@ export function* runChunks(chunks: Chunk[], assembly: Assembly, move: (chunk: Ch
   if (lanes === 1) yield* lane(run);
   else yield all(Array.from({ length: lanes }, () => lane(run)));
   if (run.failure) throw run.failure.error;
+  if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
+}
+
+/**
+ * Runs a paced migration of the view (see lib/pace.ts): one call at a time, each
+ * offered the pages from where the last ended and moving as many as `pace`
+ * allows, with pauses between calls. `move` is the body of one call; each
+ * call's chunk, the pages it handled, is added to the assembly and to `done`.
+ */
+export function* runPaced(
+  view: Uint8Array,
+  assembly: Assembly,
+  move: (chunk: Chunk, moves: number) => Body<NativeMigrateResult>,
+  options: RunOptions,
+  pace: Pace,
+  done: Chunk[],
+): Body<void> {
+  const span = native.spanOf(view);
+  yield* pacedSteps(pace, options.signal, function* ({ window, moves }) {
+    checkMemory(options);
+    const first = assembly.done;
+    const result = yield* move(chunkAt(view, span, first, windowPages(span, first, window)), moves);
+    checkMemory(options);
+    const chunk = chunkAt(view, span, first, result.pages ?? 0);
+    assembly.add(chunk, result);
+    done.push(chunk);
+    options.onProgress?.({ pages: assembly.pages, done: assembly.done });
+    const failed = Object.values(result.failed).reduce((sum, pages) => sum + pages.length, 0);
+    const moved = result.moved ?? 0;
+    return { more: assembly.done < span.pages, handled: chunk.pages, moved, tried: moved + failed, callLog: result.callLog ?? new Float64Array() };
+  }, span.pages > 0);
   if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import type { NativeSystemError } from '../types/binding';
+import type { Body, Both } from './sync-async';
 
 /**
  * The codes a NumaError has (README, "One answer per condition"); a system
@@ -59,6 +60,7 @@ const HINTS: Record<string, string | (() => string)> = {
     `each policy boundary splits a memory mapping, and this process may have reached the kernel's limit of mappings (vm.max_map_count, ${maxMapCount()})`,
   'migrate_pages EPERM': "moving the pages of another user's process needs CAP_SYS_NICE",
   'migrate_pages ESRCH': 'the process has exited, or the pid is wrong',
+  'move_pages ESRCH': 'the process has exited, or the pid is wrong',
   'migrate_pages EINVAL': 'a node is not allowed or the node lists do not match',
   'set_mempolicy_home_node EINVAL': "the range needs a 'bind' or 'preferred-many' policy",
   'madvise EINVAL': 'prefaulting (MADV_POPULATE_WRITE) needs Linux 5.14+',
@@ -136,6 +138,16 @@ export function callNativeAsync<T>(fn: string, context: string | (() => string),
   return pending.catch((error: unknown) => {
     throw translate(error, fn, context);
   });
+}
+
+/** A call of an export pair, in the form the driver of the body picks (lib/sync-async.ts), with a kernel error told as the public function `fn`'s. */
+export function* nativeCall<T>(fn: string, context: string, call: Both<T>): Body<T> {
+  try {
+    // Yielded here rather than through a helper: one generator less a call.
+    return (yield call) as T;
+  } catch (error) {
+    throw translate(error, fn, context);
+  }
 }
 
 /** A file the kernel wrote that does not hold what it should: EIO naming the function, the file and what it holds. */

@@ -70,7 +70,16 @@ export {
   type NodeWeights,
 } from './weights';
 export { currentCpu, nodeOfCpu, nodeOfThread, pinThread, placeNear, startWorkerOnNode, threadAffinity } from './affinity';
-export { migrateProcess, migrateProcessSync, processPlacement, type ProcessPlacement } from './process';
+export {
+  migrateProcess,
+  migrateProcessSync,
+  processPlacement,
+  type ProcessMigrateOptions,
+  type ProcessMigrationFor,
+  type ProcessMigrationReport,
+  type ProcessPlacement,
+} from './process';
+export type { PacedFigures } from './pace';
 export { parseNumaMaps, type MappingKind, type MappingPlacement } from './numa-maps';
 export {
   numaStat,

@@ -2,10 +2,24 @@ import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeMigrateResult, NativeMoveOptions } from '../types/binding';
 import { native } from './binding';
-import { Aborted, Assembly, type Chunk, defaultConcurrency, type MigrationTotals, planChunks, type Progress, runChunks, type RunOptions } from './engine';
+import {
+  Aborted,
+  Assembly,
+  type Chunk,
+  defaultConcurrency,
+  MAX_DEFAULT_CHUNK_PAGES,
+  type MigrationTotals,
+  planChunks,
+  type Progress,
+  runChunks,
+  runPaced,
+  type RunOptions,
+} from './engine';
 import {
   booleanOption,
   boundedIntegerOption,
+  budgetOptions,
+  type BudgetFields,
   byteView,
   functionOption,
   type MemoryView,
@@ -16,10 +30,11 @@ import {
   positiveIntegerOption,
   signalOption,
 } from './checks';
-import { callNative, NumaError, translate } from './errors';
+import { callNative, nativeCall, NumaError, translate } from './errors';
+import { Pace, type PacedFigures } from './pace';
 import { PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
-import { type Body, type Both, runAsync, runSync } from './sync-async';
+import { type Body, runAsync, runSync } from './sync-async';
 
 export interface MigrateOptions {
   /** Populate never-written pages first (data unchanged) so that every page of the span moves. */
@@ -54,6 +69,18 @@ export interface MigrateOptions {
   onProgress?: (progress: Progress) => void;
   /** Stops the migration before the next chunk; it then rejects/throws a MigrationAbortedError. */
   signal?: AbortSignal;
+  /**
+   * Moves gently: at most this many bytes a second on average, from the start to the end of the
+   * migration, with pauses between move_pages calls (a timer for migrateBuffer, a sleep for the
+   * synchronous form). Counts the pages moved (not those already on the node). One call at a time.
+   */
+  bytesPerSecond?: number;
+  /**
+   * Moves gently: sizes each move_pages call so that none takes longer than this, from the time
+   * per page of the calls before it (the first moves 64 pages); a huge page moves whole, so a call
+   * takes at least as long as one. One call at a time; leave out `chunkPages`.
+   */
+  maxCallMs?: number;
 }
 
 export interface ParallelMigrateOptions extends MigrateOptions {
@@ -84,6 +111,12 @@ export interface MigrationReport {
    * is `failed.get(code)`.
    */
   failedPages: Map<string, number[]>;
+  /**
+   * The pages on another node than `node` after the move, by the node they are on, read back:
+   * left behind (their reasons are in `failed`), or put there by the kernel. Never counted in
+   * `onNode` or `moved`. A page whose node is unknown (`NODE_UNKNOWN`) is in `failed` only.
+   */
+  elsewhere: Map<number, number>;
   /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
   hidden: number;
   /**
@@ -108,16 +141,28 @@ export interface MigrationReport {
   chunks: number;
   /** Chunks that ran at once. */
   concurrency: number;
+  /** With `maxCallMs` or `bytesPerSecond`: the longest move_pages call. */
+  longestCallMs?: number;
+  /** With `maxCallMs` or `bytesPerSecond`: every move_pages call's duration, in order. */
+  callMs?: number[];
+  /** With `maxCallMs` or `bytesPerSecond`: the calls' time over the pages they moved, what a page cost (0 when none moved). */
+  msPerPage?: number;
+  /** With `maxCallMs` or `bytesPerSecond`: the rate achieved, the bytes of the pages moved over `elapsedNs`. */
+  bytesPerSecond?: number;
+  /** With `maxCallMs` or `bytesPerSecond`: the time paused between calls to keep to `bytesPerSecond`. */
+  pausedMs?: number;
 }
 
 /**
  * The report of a migration asked with options `O`: `moved` and `alreadyOnNode`
- * are there (not optional) when `O` has `countMoved: true`, and `status` when
- * it has `status: true`.
+ * are there (not optional) when `O` has `countMoved: true`, `status` when it
+ * has `status: true`, and the paced figures with `moved` when it has
+ * `bytesPerSecond` or `maxCallMs`.
  */
 export type MigrationReportFor<O> = MigrationReport &
   (O extends { countMoved: true } ? { moved: number; alreadyOnNode: number } : unknown) &
-  (O extends { status: true } ? { status: Int32Array } : unknown);
+  (O extends { status: true } ? { status: Int32Array } : unknown) &
+  (O extends { bytesPerSecond: number } | { maxCallMs: number } ? PacedFigures & { moved: number; alreadyOnNode: number } : unknown);
 
 /**
  * What migrateBuffer() and migrateBufferSync() throw when their `signal` stops
@@ -162,6 +207,8 @@ interface Request {
   concurrency: number;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** bytesPerSecond and maxCallMs: the migration is paced, and `chunks` are the calls made so far. */
+  budget?: BudgetFields;
 }
 
 function migrationRequest(
@@ -174,14 +221,17 @@ function migrationRequest(
   const view = fixedLength(byteView(value, fn));
   const target = nodeArgument(node, fn);
   const keys = parallel ? [...MIGRATE_KEYS, 'concurrency'] : MIGRATE_KEYS;
-  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency, retries, retryDelayMs } = optionsArgument(options, fn, keys);
+  const given = optionsArgument(options, fn, keys);
+  const { prefault, moveAll, status, countMoved, chunkPages, onProgress, signal, concurrency, retries, retryDelayMs } = given;
   if (!parallel) noConcurrency(concurrency, fn);
+  const budget = budgetOptions(fn, given);
   const givenLanes = parallel && concurrency !== undefined ? positiveIntegerOption(concurrency, fn, 'concurrency', 1) : undefined;
   const pagesPerChunk = chunkPages === undefined ? undefined : positiveIntegerOption(chunkPages, fn, 'chunkPages', 1);
   const nativeOptions: NativeMoveOptions = {
     moveAll: booleanOption(moveAll, fn, 'moveAll'),
     prefault: booleanOption(prefault, fn, 'prefault'),
-    countMoved: booleanOption(countMoved, fn, 'countMoved'),
+    // A paced migration counts the pages it moves: the rate is theirs, the time per page too.
+    countMoved: booleanOption(countMoved, fn, 'countMoved') || budget !== undefined,
     status: booleanOption(status, fn, 'status'),
     ...retryOptions(fn, retries, retryDelayMs),
   };
@@ -190,9 +240,9 @@ function migrationRequest(
   if (nativeOptions.moveAll) requireMoveAll(fn);
   requireMemoryNodes(fn, [target]);
   const context = () => `for a view of ${view.byteLength} bytes`;
-  const lanes = parallel ? (givenLanes ?? callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
-  const chunks = callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
-  return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop };
+  const lanes = parallel && !budget ? (givenLanes ?? callNative(fn, context, () => defaultConcurrency(view.byteLength))) : 1;
+  const chunks = budget ? [] : callNative(fn, context, () => planChunks(view, pagesPerChunk, lanes));
+  return { fn, view, byteLength: view.byteLength, node: target, options: nativeOptions, chunks, concurrency: lanes, onProgress: progress, signal: stop, budget };
 }
 
 // The most retries and the longest pause before one: the addon's constants.MAX_RETRIES and
@@ -208,7 +258,7 @@ function retryOptions(fn: string, retries: unknown, retryDelayMs: unknown): Pick
 }
 
 // Every option key of migrateBufferSync; migrateBuffer also takes `concurrency`.
-const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal', 'retries', 'retryDelayMs'];
+const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages', 'onProgress', 'signal', 'retries', 'retryDelayMs', 'bytesPerSecond', 'maxCallMs'];
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
@@ -241,12 +291,12 @@ export const NOT_MOVED = 'NOT_MOVED';
 /** MigrationReport.failed code of a page hidden by NUMA balancing whose node is unknown (see PAGE_HIDDEN). */
 export const NODE_UNKNOWN = 'NODE_UNKNOWN';
 
-function failureCode(status: number): string {
+export function failureCode(status: number): string {
   if (status === PAGE_HIDDEN) return NODE_UNKNOWN;
   return status < 0 ? getSystemErrorName(status) : NOT_MOVED;
 }
 
-function migrationReport(request: Request, pages: number, totals: MigrationTotals): MigrationReport {
+function migrationReport(request: Request, pages: number, totals: MigrationTotals, pace?: Pace): MigrationReport {
   const failedPages = new Map<string, number[]>();
   for (const [status, indexes] of totals.failed) {
     const code = failureCode(status);
@@ -255,7 +305,7 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     failedPages.set(code, known ? [...known, ...indexes].sort((a, b) => a - b) : indexes);
   }
   const failed = new Map([...failedPages].map(([code, indexes]) => [code, indexes.length]));
-  const { onNode, notPresent, hidden, hugePages, status, elapsedNs, calls } = totals;
+  const { onNode, notPresent, elsewhere, hidden, hugePages, status, elapsedNs, calls } = totals;
   // No chunk (an empty view) counted nothing moved, but was asked to.
   const moved = totals.moved ?? (request.options.countMoved ? 0 : undefined);
   return {
@@ -266,6 +316,7 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     notPresent,
     failed,
     failedPages,
+    elsewhere,
     hidden,
     hugePages,
     ...(status ? { status } : {}),
@@ -274,6 +325,7 @@ function migrationReport(request: Request, pages: number, totals: MigrationTotal
     method: 'move_pages',
     chunks: request.chunks.length,
     concurrency: Math.min(request.concurrency, request.chunks.length),
+    ...pace?.figures(elapsedNs),
   };
 }
 
@@ -282,9 +334,9 @@ function elapsedSince(started: bigint): number {
 }
 
 /** An abort or a NumaError, with the report of the chunks that finished; other errors (a throwing onProgress) as they are. */
-function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown): never {
+function rethrowChunkError(request: Request, assembly: Assembly, started: bigint, error: unknown, pace?: Pace): never {
   if (!(error instanceof Aborted) && !(error instanceof NumaError)) throw error;
-  const partial = migrationReport(request, assembly.done, assembly.finishedResult(elapsedSince(started)));
+  const partial = migrationReport(request, assembly.done, assembly.finishedResult(elapsedSince(started)), pace);
   if (error instanceof Aborted) throw new MigrationAbortedError(request.fn, partial, assembly.pages, error.reason);
   throw new MigrationFailedError(error, partial, assembly.pages);
 }
@@ -293,33 +345,42 @@ function runOptions(request: Request): RunOptions {
   return { concurrency: request.concurrency, onProgress: request.onProgress, signal: request.signal, memoryGone: () => memoryGone(request) };
 }
 
-/** A call of an export pair, in the form the driver picks, with a kernel error told as the public function `fn`'s. */
-function* nativeCall<T>(fn: string, context: string, call: Both<T>): Body<T> {
-  try {
-    // Yielded here rather than through perform(): one generator less a chunk.
-    return (yield call) as T;
-  } catch (error) {
-    throw translate(error, fn, context);
-  }
-}
-
 /** migrateBuffer() and migrateBufferSync(): the one body of both. */
 function* migration(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined, parallel: boolean): Body<MigrationReport> {
   const request = migrationRequest(fn, view, node, options, parallel);
   const started = process.hrtime.bigint();
-  const assembly = Assembly.forChunks(request.chunks, request.options.status === true);
   const context = `for a view of ${request.byteLength} bytes`;
-  const move = (chunk: Chunk) =>
+  const move = (chunk: Chunk, options = request.options) =>
     nativeCall(fn, context, {
-      sync: () => native.migrate(chunk.view, request.node, request.options),
-      async: () => native.migrateAsync(chunk.view, request.node, request.options),
+      sync: () => native.migrate(chunk.view, request.node, options),
+      async: () => native.migrateAsync(chunk.view, request.node, options),
     });
+  if (request.budget) return yield* pacedMigration(request, started, move);
+  const assembly = Assembly.forChunks(request.chunks, request.options.status === true);
   try {
     yield* runChunks(request.chunks, assembly, move, runOptions(request));
   } catch (error) {
     rethrowChunkError(request, assembly, started, error);
   }
   return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)));
+}
+
+/** A migration with a budget: one call at a time, each sized by the pace (see lib/pace.ts). */
+function* pacedMigration(
+  request: Request,
+  started: bigint,
+  move: (chunk: Chunk, options: NativeMoveOptions) => Body<NativeMigrateResult>,
+): Body<MigrationReport> {
+  const pages = callNative(request.fn, `for a view of ${request.byteLength} bytes`, () => native.spanOf(request.view).pages);
+  const assembly = new Assembly(pages, request.options.status === true);
+  const pace = new Pace(request.budget!, native.pageSize, MAX_DEFAULT_CHUNK_PAGES);
+  const call = (chunk: Chunk, moves: number) => move(chunk, { ...request.options, maxMoves: moves });
+  try {
+    yield* runPaced(request.view, assembly, call, runOptions(request), pace, request.chunks);
+  } catch (error) {
+    rethrowChunkError(request, assembly, started, error, pace);
+  }
+  return migrationReport(request, assembly.pages, assembly.result(elapsedSince(started)), pace);
 }
 
 /**

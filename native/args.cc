@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -82,6 +83,12 @@ size_t Args::bytes(size_t index, const char* name) const {
   return size_t(number);
 }
 
+uintptr_t Args::address(size_t index, const char* name) const {
+  double number = this->number(info_[index], name);
+  if (!(number >= 0 && number < std::ldexp(1.0, 53)) || number != std::floor(number)) range_error(name, "a whole number in [0, 2^53)");
+  return uintptr_t(number);
+}
+
 bool Args::boolean(size_t index, const char* name) const {
   if (!info_[index].IsBoolean()) type_error(name, "a boolean");
   return info_[index].As<Napi::Boolean>().Value();
@@ -116,6 +123,16 @@ numa::NodeMask Args::node_list(const Napi::Value& value, const char* name) const
 }
 
 numa::NodeMask Args::nodes(size_t index, const char* name) const { return node_list(info_[index], name); }
+
+std::vector<int32_t> Args::node_targets(size_t index, const char* name) const {
+  Napi::Int32Array given = int32_array(index, name);
+  const int32_t* first = given.Data();
+  const int32_t* last = first + given.ElementLength();
+  const int32_t max = int32_t(numa::NodeMask::kMaxNodes);
+  if (given.ElementLength() > size_t(max) || std::any_of(first, last, [&](int32_t node) { return node < -1 || node >= max; }))
+    range_error(name, "an Int32Array of at most 1024 entries, each a node id below 1024 or -1");
+  return std::vector<int32_t>(first, last);
+}
 
 std::vector<int> Args::cpus(size_t index, const char* name) const {
   if (!info_[index].IsArray()) type_error(name, "an array of CPU ids");
@@ -163,7 +180,7 @@ uint32_t Args::optional_count(const Napi::Object& options, const char* key, uint
 }
 
 MigrationOptions Args::migration_options(size_t index) const {
-  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status?, retries?, retryDelayMs? }");
+  if (!info_[index].IsObject()) type_error("options", "an object { moveAll?, prefault?, countMoved?, status?, retries?, retryDelayMs?, maxMoves? }");
   Napi::Object object = info_[index].As<Napi::Object>();
   MigrationOptions options;
   options.move.move_all = optional_flag(object, "moveAll");
@@ -172,6 +189,7 @@ MigrationOptions Args::migration_options(size_t index) const {
   options.status = optional_flag(object, "status");
   options.move.retries = optional_count(object, "retries", kMaxRetries, 1);
   options.move.retry_delay_ms = optional_count(object, "retryDelayMs", kMaxRetryDelayMs, 0);
+  options.move.max_moves = optional_count(object, "maxMoves", kMaxPacedMoves, 0);
   return options;
 }
 

@@ -27,6 +27,8 @@ struct Bytes {
 // The most retries and the longest pause a migration takes (the TypeScript layer's limits too).
 constexpr uint32_t kMaxRetries = 1000;
 constexpr uint32_t kMaxRetryDelayMs = 60000;
+// The most pages a paced migration moves in one call: a default chunk's.
+constexpr uint32_t kMaxPacedMoves = uint32_t(numa::kChunkPages);
 
 // The options object of a migration export.
 struct MigrationOptions {
@@ -47,6 +49,8 @@ class Args {
   uint32_t integer(size_t index, const char* name, uint32_t min, uint32_t max) const;
   // A whole number of bytes, at least 1, below 2^47 (the user address space).
   size_t bytes(size_t index, const char* name) const;
+  // An address in another process: a whole number below 2^53 (a double holds it exactly).
+  uintptr_t address(size_t index, const char* name) const;
   bool boolean(size_t index, const char* name) const;
   // An Int32Array of exactly `length` elements, copied: the caller may reuse it at once.
   std::vector<int32_t> int32s(size_t index, const char* name, size_t length) const;
@@ -55,6 +59,9 @@ class Args {
   Napi::Float64Array float64_array(size_t index, const char* name, size_t min_length) const;
   // An array of node ids, each below NodeMask::kMaxNodes.
   numa::NodeMask nodes(size_t index, const char* name) const;
+  // An Int32Array indexed by node id, at most NodeMask::kMaxNodes long: each
+  // entry a node id below that, or -1.
+  std::vector<int32_t> node_targets(size_t index, const char* name) const;
   // An array of CPU ids, each below CPU_SETSIZE.
   std::vector<int> cpus(size_t index, const char* name) const;
   // { mode, flags, nodes } in the kernel's numbers.
@@ -65,8 +72,8 @@ class Args {
   std::string string(size_t index, const char* name) const;
   // A non-empty array of strings without NUL characters (argv, argv[0] first).
   std::vector<std::string> strings(size_t index, const char* name) const;
-  // { moveAll, prefault, countMoved, status, retries, retryDelayMs }, each
-  // optional: false, 1 retry, no pause when undefined.
+  // { moveAll, prefault, countMoved, status, retries, retryDelayMs, maxMoves },
+  // each optional: false, 1 retry, no pause, not paced when undefined.
   MigrationOptions migration_options(size_t index) const;
 
  private:

@@ -29,6 +29,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("setHomeNode", glue::set_home_node);
   add("migrateProcess", glue::migrate_process);
   add("migrateProcessAsync", glue::migrate_process_async);
+  add("moveProcessRange", glue::move_process_range);
+  add("moveProcessRangeAsync", glue::move_process_range_async);
   add("allocate", glue::allocate);
   add("threadAffinity", glue::thread_affinity);
   add("setThreadAffinity", glue::set_thread_affinity);

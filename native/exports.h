@@ -28,6 +28,8 @@ Napi::Value set_home_node(const Napi::CallbackInfo& info);
 // process.cc
 Napi::Value migrate_process(const Napi::CallbackInfo& info);
 Napi::Value migrate_process_async(const Napi::CallbackInfo& info);
+Napi::Value move_process_range(const Napi::CallbackInfo& info);
+Napi::Value move_process_range_async(const Napi::CallbackInfo& info);
 // alloc.cc
 Napi::Value allocate(const Napi::CallbackInfo& info);
 // affinity.cc

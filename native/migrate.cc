@@ -2,11 +2,13 @@
 // migrate(view, node, options) and migrateAsync(...) -> Promise, or page by
 // page, movePages(view, targets, options) and movePagesAsync(...) -> Promise,
 // targets an Int32Array with one node per page. options: { moveAll?,
-// prefault?, countMoved?, status?, retries?, retryDelayMs? }. Result: {
-// onNode, moved?, notPresent, failed: { status: Int32Array of page indexes },
-// hidden, hugePages, calls, elapsedNs, status? } (moved with countMoved;
-// status when wanted, always for per-page targets); a page counts as on its
-// node when it is on its target.
+// prefault?, countMoved?, status?, retries?, retryDelayMs?, maxMoves? }.
+// Result: { onNode, moved?, notPresent, failed: { status: Int32Array of page
+// indexes }, elsewhere?: { node: pages }, hidden, hugePages, calls,
+// elapsedNs, status?, pages?, callLog? } (moved with countMoved; status when
+// wanted, always for per-page targets; elsewhere when pages are on other nodes;
+// pages handled and callLog, [pages, ns] of each move_pages call, when paced
+// by maxMoves); a page counts as on its node when it is on its target.
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -43,6 +45,7 @@ class MigrationJob {
     if (want_status_ || request_.span.count > numa::kChunkPages) {
       status_.resize(request_.span.count);
       outcome_ = numa::migrate(request_, status_.data());
+      status_.resize(outcome_.pages);
       return;
     }
     thread_local std::vector<int32_t> counted(numa::kChunkPages);
@@ -65,6 +68,20 @@ class MigrationJob {
     result.Set("calls", number(outcome_.stats.calls));
     result.Set("elapsedNs", number(outcome_.elapsed_ns));
     if (want_status_) result.Set("status", int32_array(env, status_));
+    if (!outcome_.stats.elsewhere.empty()) {
+      Napi::Object elsewhere = Napi::Object::New(env);
+      for (const auto& [node, pages] : outcome_.stats.elsewhere) elsewhere.Set(Napi::Number::New(env, node), number(pages));
+      result.Set("elsewhere", elsewhere);
+    }
+    if (request_.options.max_moves) {
+      result.Set("pages", number(outcome_.pages));
+      Napi::Float64Array log = Napi::Float64Array::New(env, 2 * outcome_.timed.size());
+      for (size_t i = 0; i < outcome_.timed.size(); i++) {
+        log[2 * i] = double(outcome_.timed[i].pages);
+        log[2 * i + 1] = double(outcome_.timed[i].ns);
+      }
+      result.Set("callLog", log);
+    }
     return result;
   }
 

@@ -1,6 +1,12 @@
 // Glue for lib/process.ts: migrateProcess(pid, from, to) and
 // migrateProcessAsync(...) -> Promise: migrate_pages, which for a large
-// process takes as long as copying its memory, hence the async form.
+// process takes as long as copying its memory, hence the async form; and
+// moveProcessRange(pid, start, pages, pageBytes, targets, options) and
+// moveProcessRangeAsync(...) -> Promise, a range of its pages moved by
+// move_pages (nodeTargets: an Int32Array by node id, -1 for pages that stay;
+// options: { moveAll?, maxMoves? }). Result: { pages, moved, hidden, failed:
+// { status: pages }, elsewhere: { node: pages }, callLog } (callLog: [pages,
+// ns] of the move_pages call).
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -9,11 +15,13 @@
 namespace glue {
 namespace {
 
+constexpr uint32_t kPidMax = 0x3fffffff;  // PID_MAX_LIMIT
+
 class ProcessMigrationJob {
  public:
   ProcessMigrationJob(const Napi::CallbackInfo& info, const char* function) {
     Args args(info, function);
-    pid_ = int(args.integer(0, "pid", 0x3fffffff));  // PID_MAX_LIMIT
+    pid_ = int(args.integer(0, "pid", kPidMax));
     from_ = args.nodes(1, "fromNodes");
     to_ = args.nodes(2, "toNodes");
   }
@@ -33,6 +41,50 @@ class ProcessMigrationJob {
   long left_ = 0;
 };
 
+class ProcessRangeJob {
+ public:
+  ProcessRangeJob(const Napi::CallbackInfo& info, const char* function) {
+    Args args(info, function);
+    range_.pid = int(args.integer(0, "pid", kPidMax));
+    range_.start = args.address(1, "start");
+    range_.count = args.integer(2, "pages", 1, uint32_t(numa::kChunkPages));
+    range_.page_bytes = args.bytes(3, "pageBytes");
+    range_.targets = args.node_targets(4, "nodeTargets");
+    numa::MoveOptions options = args.migration_options(5).move;
+    range_.move_all = options.move_all;
+    range_.max_moves = options.max_moves;
+  }
+
+  void execute() { outcome_ = numa::move_process_range(range_); }
+
+  Napi::Value settle(Napi::Env env) const {
+    if (outcome_.error) throw system_error(env, outcome_.error, outcome_.syscall);
+    auto number = [&](size_t value) { return Napi::Number::New(env, double(value)); };
+    auto counts = [&](const std::map<int32_t, size_t>& by) {
+      Napi::Object object = Napi::Object::New(env);
+      for (const auto& [key, pages] : by) object.Set(Napi::Number::New(env, key), number(pages));
+      return object;
+    };
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("pages", number(outcome_.pages));
+    result.Set("moved", number(outcome_.moved));
+    result.Set("hidden", number(outcome_.hidden));
+    result.Set("failed", counts(outcome_.failed));
+    result.Set("elsewhere", counts(outcome_.elsewhere));
+    Napi::Float64Array log = Napi::Float64Array::New(env, 2 * outcome_.timed.size());
+    for (size_t i = 0; i < outcome_.timed.size(); i++) {
+      log[2 * i] = double(outcome_.timed[i].pages);
+      log[2 * i + 1] = double(outcome_.timed[i].ns);
+    }
+    result.Set("callLog", log);
+    return result;
+  }
+
+ private:
+  numa::ProcessRange range_;
+  numa::ProcessRangeOutcome outcome_;
+};
+
 }  // namespace
 
 Napi::Value migrate_process(const Napi::CallbackInfo& info) {
@@ -41,6 +93,14 @@ Napi::Value migrate_process(const Napi::CallbackInfo& info) {
 
 Napi::Value migrate_process_async(const Napi::CallbackInfo& info) {
   return run_on_pool(info.Env(), "numaplace.migrateProcess", ProcessMigrationJob(info, "migrateProcessAsync"));
+}
+
+Napi::Value move_process_range(const Napi::CallbackInfo& info) {
+  return run_inline(info.Env(), ProcessRangeJob(info, "moveProcessRange"));
+}
+
+Napi::Value move_process_range_async(const Napi::CallbackInfo& info) {
+  return run_on_pool(info.Env(), "numaplace.moveProcessRange", ProcessRangeJob(info, "moveProcessRangeAsync"));
 }
 
 }  // namespace glue

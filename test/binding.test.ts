@@ -32,6 +32,8 @@ const declared: Record<keyof NativeBinding, true> = {
   setHomeNode: true,
   migrateProcess: true,
   migrateProcessAsync: true,
+  moveProcessRange: true,
+  moveProcessRangeAsync: true,
   allocate: true,
   threadAffinity: true,
   setThreadAffinity: true,
@@ -77,6 +79,7 @@ t.test("every TypeScript copy of a kernel or core number is the addon's, from th
 type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize' | 'constants'>;
 const bytes = new Uint8Array(16);
 const policy = { mode: 0, flags: 0, nodes: [] };
+const range: [string, unknown][] = [['pid', 0], ['start', 0], ['pages', 1], ['pageBytes', 4096], ['nodeTargets', new Int32Array([0])], ['options', {}]];
 
 // Arguments each export accepts, by name. Every test below replaces one of them
 // with a wrong one, so no call here reaches the kernel.
@@ -97,6 +100,8 @@ const valid: Record<Exports, [string, unknown][]> = {
   setHomeNode: [['view', bytes], ['node', 0]],
   migrateProcess: [['pid', 0], ['fromNodes', [0]], ['toNodes', [0]]],
   migrateProcessAsync: [['pid', 0], ['fromNodes', [0]], ['toNodes', [0]]],
+  moveProcessRange: range,
+  moveProcessRangeAsync: range,
   allocate: [['bytes', 4096], ['policy', policy], ['hugePages', 'system'], ['asArrayBuffer', false]],
   threadAffinity: [],
   setThreadAffinity: [['cpus', [0]]],
@@ -123,6 +128,10 @@ const outOfRange: Record<string, unknown> = {
   file: '',
   argv: ['a\0b'],
   parent: 0,
+  start: 2 ** 53,
+  pages: 0,
+  pageBytes: 0.5,
+  nodeTargets: new Int32Array([-2]),
 };
 
 function call(name: Exports, args: unknown[]): unknown {

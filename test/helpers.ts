@@ -3,15 +3,22 @@ import { once } from 'node:events';
 import { chmodSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import type { Test } from 'tap';
 import { native } from '../lib/binding';
-import { allocLocal, topology } from '../lib/index';
+import { allocLocal, bindBuffer, topology } from '../lib/index';
 import packageJson from '../package.json';
 
 /** A buffer with data on every page, up to its last byte (so every page of its span is written). */
 export function filledBuffer(bytes: number, seed = 1): Buffer {
-  const buffer = Buffer.allocUnsafeSlow(bytes);
+  return fillPattern(Buffer.allocUnsafeSlow(bytes), seed);
+}
+
+/** Writes filledBuffer()'s data into `buffer`, in place: every page up to its last byte. */
+export function fillPattern(buffer: Buffer, seed = 1): Buffer {
+  const bytes = buffer.length;
   for (let offset = 0; offset + 4 <= bytes; offset += 512) buffer.writeUInt32LE((offset * 2654435761 + seed) >>> 0, offset);
   if (bytes >= 4) buffer.writeUInt32LE(seed, bytes - 4);
   return buffer;
@@ -283,4 +290,58 @@ export function testCgroup(t: Test, controllers: string[]): { directory: string;
 export async function stopped(child: ChildProcess): Promise<void> {
   child.kill('SIGSTOP');
   while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/**
+ * Collects the garbage of the tests before: memory numaplace allocated is
+ * unmapped on the next turn of the event loop after its collection, so twice.
+ */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+}
+
+/** Fields of node `id`'s meminfo, in bytes. */
+export function nodeMeminfo(id: number) {
+  const meminfo = readFileSync(`/sys/devices/system/node/node${id}/meminfo`, 'utf8');
+  const bytes = (field: string) => 1024 * Number(new RegExp(`^Node \\d+ ${field}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0);
+  const free = bytes('MemFree');
+  // What the node could still give a migration: free pages plus the page cache and
+  // reclaimable kernel memory it would reclaim for them (an upper bound: without
+  // swap, some page cache cannot go).
+  return { free, room: free + bytes('FilePages') + bytes('KReclaimable') };
+}
+
+/**
+ * Fills node `node` nearly full for the rest of test `t`, and resolves to what
+ * it can still give a migration (`room`) and a size of buffer beyond it
+ * (`bytes`). The filler is collected at teardown, before the next test, which
+ * may bind memory to the node (seen: an OOM kill when the stress test came next).
+ */
+export async function fillNearly(t: Test, node: number): Promise<{ room: number; bytes: number }> {
+  // Memory of earlier tests freed after the fill would give the node room again.
+  await collectGarbage();
+  // Page cache on the node would be reclaimed for the migration: drop it first where allowed.
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '1');
+  } catch {
+    t.comment(`page cache not dropped (not root): the room left on node ${node} counts it`);
+  }
+  // 'preferred' fills the node down to its watermarks and then falls back to
+  // other nodes: no OOM kill. Only what it has free: little spills elsewhere.
+  let filler: Buffer | undefined = allocLocal(nodeMeminfo(node).free, { hugePages: false });
+  bindBuffer(filler, { mode: 'preferred', nodes: [node] });
+  filler.fill(1);
+  // Held until the teardown, which lets it go before it collects it.
+  t.teardown(async () => {
+    filler = undefined;
+    await collectGarbage();
+  });
+  // Larger than all the node can still give: a move there must run out of memory. The
+  // margin covers what meminfo does not show as free (per-CPU page lists: ~3 MiB were seen).
+  const { room } = nodeMeminfo(node);
+  return { room, bytes: Math.ceil((room + 32 * 2 ** 20) / 2 ** 20) * 2 ** 20 };
 }

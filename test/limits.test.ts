@@ -1,18 +1,10 @@
 // Resource limits and privileges: the kernel's answer, explained, and the
 // process intact afterwards.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { allocLocal, allocOnNode, bindBuffer, migrateBufferSync, pageNodes, topology } from '../lib/index';
-import { checkedOnHost, checksum, childEnv, filledBuffer, multiNodeOrSkip, runAsNobody, tally } from './helpers';
-
-const MiB = 2 ** 20;
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { allocOnNode, migrateBufferSync, pageNodes, topology } from '../lib/index';
+import { checkedOnHost, checksum, childEnv, filledBuffer, fillNearly, multiNodeOrSkip, nodeMeminfo, runAsNobody, tally } from './helpers';
 
 t.test('mbind past vm.max_map_count: a coded ENOMEM that names the limit; the process keeps working', async (t) => {
   if (checkedOnHost(t, 'the mapping limit (32k mbind calls, a minute under emulation)')) return;
@@ -48,43 +40,11 @@ t.test('without CAP_SYS_NICE, moveAll is EPERM and nothing moves', async (t) => 
   t.same(out.after, [out.before], 'every page is where it was');
 });
 
-/** Fields of node `id`'s meminfo, in bytes. */
-function nodeMeminfo(id: number) {
-  const meminfo = readFileSync(`/sys/devices/system/node/node${id}/meminfo`, 'utf8');
-  const bytes = (field: string) => 1024 * Number(new RegExp(`^Node \\d+ ${field}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0);
-  const free = bytes('MemFree');
-  // What the node could still give a migration: free pages plus the page cache and
-  // reclaimable kernel memory it would reclaim for them (an upper bound: without
-  // swap, some page cache cannot go).
-  return { free, room: free + bytes('FilePages') + bytes('KReclaimable') };
-}
-
 t.test('multi-node: migrating to a nearly full node counts ENOMEM per page; data and process intact', async (t) => {
   const nodes = multiNodeOrSkip(t);
   if (!nodes) return;
   const [a, b] = nodes;
-  // The filler holds node b nearly full until it is collected: collect it before the next test,
-  // which may bind memory to b (seen: an OOM kill when the stress test came next).
-  t.teardown(async () => {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-  });
-  // Page cache on node b would be reclaimed for the migration: drop it first where allowed.
-  try {
-    writeFileSync('/proc/sys/vm/drop_caches', '1');
-  } catch {
-    t.comment(`page cache not dropped (not root): the room left on node ${b} counts it`);
-  }
-  // 'preferred' fills node b down to its watermarks and then falls back to
-  // other nodes: no OOM kill. Only what b has free: little spills onto a.
-  const filler = allocLocal(nodeMeminfo(b).free, { hugePages: false });
-  bindBuffer(filler, { mode: 'preferred', nodes: [b] });
-  filler.fill(1);
-  // A buffer larger than all node b can still give: the move must run out of memory. The
-  // margin covers what meminfo does not show as free (per-CPU page lists: ~3 MiB were seen).
-  const { room } = nodeMeminfo(b);
-  const bytes = Math.ceil((room + 32 * MiB) / MiB) * MiB;
+  const { bytes, room } = await fillNearly(t, b);
   const spare = nodeMeminfo(a).free;
   if (bytes > spare / 2) {
     t.comment(`node ${b} still has ${room >> 20} MiB to give after the fill, more than node ${a} can hold twice: not checked`);

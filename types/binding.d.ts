@@ -18,6 +18,12 @@ export interface NativeMoveOptions {
   retries?: number;
   /** The pause before each of those retries, in ms (default 0, at most 60000). */
   retryDelayMs?: number;
+  /**
+   * Paced (default 0: not): query the span, then move at most this many pages that are elsewhere,
+   * from its first page on (at most CHUNK_PAGES), timing every move_pages call; the result says
+   * how many pages of the span were handled (`pages`) and each call's pages and time (`callLog`).
+   */
+  maxMoves?: number;
 }
 
 /** The one result of every migration export; a page counts as on its node when it is on its target. */
@@ -30,6 +36,8 @@ export interface NativeMigrateResult {
   notPresent: number;
   /** The pages elsewhere after the move (their indexes in the view's span, ascending), by their final status (a node id or a negative errno). */
   failed: Record<string, Int32Array>;
+  /** Pages on another node than their target after the move, by that node (read back); absent when there are none. */
+  elsewhere?: Record<string, number>;
   hidden: number;
   /** Huge pages on the target after the move, each moved by one address (one target for every page). */
   hugePages: number;
@@ -38,6 +46,26 @@ export interface NativeMigrateResult {
   elapsedNs: number;
   /** Where each page is after the move (read back), or a negative errno: with status or per-page targets. */
   status?: Int32Array;
+  /** Paced (maxMoves): the pages of the span handled, from its first; the counts and status cover these only. */
+  pages?: number;
+  /** Paced (maxMoves): each move_pages call's pages offered and nanoseconds, [pages, ns, pages, ns, …]. */
+  callLog?: Float64Array;
+}
+
+/** What moveProcessRange() did with a range of a process's pages. */
+export interface NativeRangeResult {
+  /** Pages of the range handled, from its start (fewer than asked when maxMoves cut it). */
+  pages: number;
+  /** Pages now on their target. */
+  moved: number;
+  /** Present pages NUMA balancing hid from the query that could not be faulted back in: left where they are. */
+  hidden: number;
+  /** Pages that were to move and are not on their target, by the kernel's status (negative errno) or the node it left them on. */
+  failed: Record<string, number>;
+  /** The same pages by the node they are on, read back. */
+  elsewhere: Record<string, number>;
+  /** [pages, ns] of the move_pages call; empty when no page had to move. */
+  callLog: Float64Array;
 }
 
 /** Errors from failed system calls carry these fields (and no message worth parsing). */
@@ -130,6 +158,13 @@ export interface NativeBinding {
   migrateProcess(pid: number, fromNodes: number[], toNodes: number[]): number;
   /** migrate_pages on the libuv pool. */
   migrateProcessAsync(pid: number, fromNodes: number[], toNodes: number[]): Promise<number>;
+  /**
+   * move_pages on `pages` pages of `pageBytes` from address `start` of process `pid` (0 = this
+   * one), at most CHUNK_PAGES: those on node n go to nodeTargets[n] (-1: they stay), at most
+   * options.maxMoves of them (cutting the range); options.moveAll for pages shared with other processes.
+   */
+  moveProcessRange(pid: number, start: number, pages: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): NativeRangeResult;
+  moveProcessRangeAsync(pid: number, start: number, pages: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): Promise<NativeRangeResult>;
   /**
    * mmap + mbind before first touch; unmapped by a finalizer, accounted as external memory.
    * hugePages: 'wanted' MADV_HUGEPAGE, 'unwanted' MADV_NOHUGEPAGE, 'system' the THP setting decides.

@@ -13,12 +13,6 @@
 namespace numa {
 namespace {
 
-uint64_t monotonic_ns() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
-}
-
 // Marks statuses the kernel did not store: when pages fail to migrate it
 // returns their count and stops without storing statuses for the batch.
 constexpr int32_t kUnset = INT32_MIN;
@@ -43,6 +37,8 @@ struct ChunkMove {
   PageRuns huge_runs;                // mapped by huge pages when the first attempt began
   std::vector<uint32_t> groups;      // see group_pages
   std::vector<uint32_t> whole_huge_pages;  // first pages of the groups still whole after it
+  size_t offered = 0;                // pages the last attempt offered the kernel
+  std::vector<TimedCall>* timed = nullptr;  // every call's pages and time, when paced
 };
 
 // move_pages: the kernel's statuses for the pages offered, kUnset where it
@@ -108,6 +104,7 @@ long move_left_behind(ChunkMove& move) {
     to_move[k] = move.addresses[pages[k]];
     targets[k] = move.nodes[pages[k]];
   }
+  move.offered = n;
   long rc = kernel_move(n, to_move, targets, move.flags, moved);
   if (rc < 0) return rc;
   for (size_t k = 0; k < n; k++) move.status[pages[k]] = moved[k];
@@ -143,6 +140,8 @@ int attempt(ChunkMove& move, bool first) {
   move.huge_runs.clear();
   if (first) move.whole_huge_pages.clear();
   if (first && move.one_target) find_huge_runs(move.chunk, move.huge_runs);
+  move.offered = move.chunk.count;
+  uint64_t began = move.timed ? monotonic_ns() : 0;
   long rc;
   if (!first) {
     rc = move_left_behind(move);
@@ -153,6 +152,7 @@ int attempt(ChunkMove& move, bool first) {
     rc = move_groups(move);
   }
   if (move.stats) move.stats->calls++;
+  if (move.timed) move.timed->push_back({move.offered, monotonic_ns() - began});
   if (rc < 0) {
     // The target node ran out of memory: the kernel stops the batch without
     // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
@@ -295,6 +295,14 @@ void count_whole_huge_pages(const ChunkMove& move) {
   for (uint32_t first : move.whole_huge_pages) move.stats->huge_pages += move.status[first] == move.nodes[0];
 }
 
+// The node of each page left off its target, as the last read-back found it
+// (a page's status keeps the kernel's error code where it gave one).
+void count_elsewhere(const ChunkMove& move) {
+  if (!move.stats) return;
+  for (size_t i = 0; i < move.chunk.count; i++)
+    if (move.status[i] != move.nodes[i] && move.where[i] >= 0) move.stats->elsewhere[move.where[i]]++;
+}
+
 // Moves one chunk; its statuses tell where each page is afterwards, read back
 // from the kernel: the kernel's own statuses can be incomplete (see kUnset)
 // or stale (a huge page moves as a whole; NUMA balancing moves pages too).
@@ -313,6 +321,7 @@ int move_chunk(ChunkMove& move) {
     if (!another_attempt(move, verdict)) break;
   }
   count_whole_huge_pages(move);
+  if (!all_on_target(move)) count_elsewhere(move);
   return 0;
 }
 
@@ -321,11 +330,12 @@ int move_chunk(ChunkMove& move) {
 // before (a page present then and absent after the move is in flux, and
 // looked at again).
 int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOptions& options, const int32_t* before,
-                  int32_t* status, MoveStats* stats) try {
+                  int32_t* status, MigrationOutcome& outcome) try {
   thread_local ChunkMove move;
   move.flags = options.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
   move.retry_delay_ms = options.retry_delay_ms;
-  move.stats = stats;
+  move.stats = &outcome.stats;
+  move.timed = options.max_moves ? &outcome.timed : nullptr;
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     move.chunk = chunk_of(span, first);
     const size_t count = move.chunk.count;
@@ -349,9 +359,40 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOpt
   return -ENOMEM;
 }
 
-MigrationCounts count(const Migration& request, const int32_t* before, const int32_t* after) {
+// The pages of a paced migration's span to move now: from its first page up
+// to the one that would be the (max_moves + 1)th to leave another node. A cut
+// past the first huge-page boundary falls back to the last boundary before it,
+// so that no huge page is split between two calls (see moved_along for one
+// before it).
+size_t paced_prefix(PageSpan span, const int32_t* before, const int32_t* targets, int node, size_t max_moves) {
+  size_t moves = 0, end = span.count;
+  for (size_t i = 0; i < span.count && end == span.count; i++) {
+    bool placed = before[i] == kNotPresent || before[i] == (targets ? targets[i] : node);
+    if (!placed && ++moves > max_moves) end = i;
+  }
+  const uintptr_t huge = huge_page_size();
+  if (end == span.count || huge == 0) return end;
+  const uintptr_t boundary = (span.start + end * page_size()) / huge * huge;
+  return boundary > span.start ? (boundary - span.start) / page_size() : end;
+}
+
+// A cut inside a huge page: the kernel moves the huge page whole for any of
+// its addresses, so pages past the cut moved too. The cut goes on over the
+// pages on their target now, up to the next huge-page boundary (the window's
+// end at most), so that they count here (as moved, if they were elsewhere
+// before), not as already there in the next call. Where they are is read
+// back into after[]; `window` is the span the cut was made in.
+size_t moved_along(PageSpan window, size_t cut, const int32_t* targets, int node, int32_t* after, MoveStats* stats) {
+  const uintptr_t huge = huge_page_size(), at = window.start + cut * page_size();
+  if (huge == 0 || cut == window.count || at % huge == 0) return cut;
+  const size_t end = std::min(window.count, cut + (huge - at % huge) / page_size());
+  if (query_nodes({at, end - cut}, after + cut, stats) != 0) return cut;
+  while (cut < end && after[cut] == (targets ? targets[cut] : node)) cut++;
+  return cut;
+}
+
+MigrationCounts count(const Migration& request, size_t pages, const int32_t* before, const int32_t* after) {
   MigrationCounts counts;
-  const size_t pages = request.span.count;
   const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
   auto target = [&](size_t i) { return targets ? targets[i] : request.node; };
   // The common outcome, every page on one node and none to compare with before, in one pass the compiler vectorises.
@@ -388,17 +429,19 @@ MigrationOutcome migrate(const Migration& request, int32_t* after) try {
     if (int err = prefault_write(request.span)) return fail(err, "madvise");
   }
   std::vector<int32_t> before;
-  if (options.count_moved) {
-    // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
-    before.resize(request.span.count);
-    if (int err = query_nodes(request.span, before.data(), &outcome.stats, HiddenPages::kReveal))
-      return fail(err, "move_pages");
-  }
   const int32_t* targets = request.targets.empty() ? nullptr : request.targets.data();
+  PageSpan span = request.span;
+  if (options.count_moved || options.max_moves) {
+    // Pages hidden by NUMA balancing are faulted back in so that the move sees them.
+    before.resize(span.count);
+    if (int err = query_nodes(span, before.data(), &outcome.stats, HiddenPages::kReveal)) return fail(err, "move_pages");
+    if (options.max_moves) span.count = paced_prefix(span, before.data(), targets, request.node, options.max_moves);
+  }
   const int32_t* was = before.empty() ? nullptr : before.data();
-  if (int err = move_to_nodes(request.span, targets, request.node, options, was, after, &outcome.stats))
-    return fail(err, "move_pages");
-  outcome.counts = count(request, was, after);
+  if (int err = move_to_nodes(span, targets, request.node, options, was, after, outcome)) return fail(err, "move_pages");
+  if (options.max_moves) span.count = moved_along(request.span, span.count, targets, request.node, after, &outcome.stats);
+  outcome.pages = span.count;
+  outcome.counts = count(request, span.count, was, after);
   outcome.elapsed_ns = monotonic_ns() - started;
   return outcome;
 } catch (const std::bad_alloc&) {

@@ -24,6 +24,11 @@ struct MoveOptions {
   // retried them inside its own call, so by default once, at once.
   unsigned retries = 1;
   unsigned retry_delay_ms = 0;
+  // Paced (0: not): move at most this many pages that are elsewhere, from the
+  // span's first page on, and time every move_pages call. The span is queried
+  // first (as with count_moved) and cut after those pages; the outcome says
+  // how many of its pages were handled. So a caller can size each call.
+  size_t max_moves = 0;
 };
 
 struct Migration {
@@ -47,7 +52,11 @@ struct MoveStats : QueryStats {
   // address each, the status of that address standing for all their pages.
   size_t huge_pages = 0;
   size_t calls = 0;  // move_pages calls that moved pages (the queries not counted)
+  // Pages on another node than their target after the move, by that node
+  // (read back): left behind, or put there by the kernel.
+  std::map<int32_t, size_t> elsewhere;
 };
+
 
 struct MigrationOutcome {
   int error = 0;                  // 0 or a negative errno
@@ -55,11 +64,13 @@ struct MigrationOutcome {
   uint64_t elapsed_ns = 0;
   MoveStats stats;  // over the queries before and after the move
   MigrationCounts counts;
+  size_t pages = 0;               // of the span, handled (fewer than asked when paced)
+  std::vector<TimedCall> timed;   // every move_pages call, when paced
 };
 
 // after[i]: where page i is after the move (read back from the kernel), or a
 // negative errno: kNotPresent, or the kernel's reason for a page left on
-// another node; span.count entries.
+// another node; room for span.count entries, outcome.pages of them written.
 MigrationOutcome migrate(const Migration& request, int32_t* after);
 
 }  // namespace numa

@@ -82,11 +82,8 @@ long suffix_number(const char* name, const char* prefix) {
   return *end == '\0' ? number : -1;
 }
 
-}  // namespace
-
-int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
-  int fd = pagemap_fd();
-  if (fd < 0) return fd;
+// The entries of `count` pages from page-aligned `first_page` of an open pagemap file.
+int read_entries(int fd, uintptr_t first_page, size_t count, uint64_t* entries) {
   size_t want = count * sizeof(uint64_t);
   off_t offset = off_t(first_page / page_size() * sizeof(uint64_t));
   char* out = reinterpret_cast<char*>(entries);
@@ -99,6 +96,22 @@ int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
     want -= size_t(got);
   }
   return 0;
+}
+
+}  // namespace
+
+int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries) {
+  int fd = pagemap_fd();
+  return fd < 0 ? fd : read_entries(fd, first_page, count, entries);
+}
+
+int read_process_pagemap(int pid, uintptr_t first_page, size_t count, uint64_t* entries) {
+  if (pid == 0) return read_pagemap(first_page, count, entries);
+  int fd = open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int err = read_entries(fd, first_page, count, entries);
+  close(fd);
+  return err;
 }
 
 bool own_page(uint64_t entry) { return (entry & kPagemapPresent) && (entry & kPagemapExclusive); }

@@ -15,6 +15,9 @@ namespace numa {
 
 // The pagemap entries of `count` pages from page-aligned `first_page`.
 int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries);
+// The same from process `pid`'s /proc/<pid>/pagemap (pid 0: this process's);
+// reading another's needs ptrace access (EACCES otherwise).
+int read_process_pagemap(int pid, uintptr_t first_page, size_t count, uint64_t* entries);
 
 // Whether a pagemap entry is a page of the process's own: present and mapped
 // by this process alone (the shared zero page is present but not exclusive).

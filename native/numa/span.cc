@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <fstream>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,6 +23,12 @@ size_t huge_page_size() {
     return bytes;
   }();
   return size;
+}
+
+uint64_t monotonic_ns() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
 }
 
 PageSpan span_of(uintptr_t address, size_t length) {

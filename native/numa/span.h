@@ -34,6 +34,15 @@ constexpr int32_t kNotPresent = -2;  // -ENOENT
 // Below -4095, so never a kernel errno.
 constexpr int32_t kHiddenNodeUnknown = -4096;
 
+// One move_pages call of a paced migration: the pages offered and how long it took.
+struct TimedCall {
+  size_t pages;
+  uint64_t ns;
+};
+
+// The time of CLOCK_MONOTONIC in nanoseconds.
+uint64_t monotonic_ns();
+
 // The chunk of `span` from page `first`: at most kChunkPages pages.
 PageSpan chunk_of(PageSpan span, size_t first);
 
