@@ -17,6 +17,18 @@ t.test('parseNumaMaps reads each mapping; the totals count each mapping\'s pages
   ].join('\n');
   const mappings = parseNumaMaps(text);
   t.same(mappings.map((m) => m.kind), ['file', 'heap', 'anon', 'stack', 'other', 'huge', 'huge', 'anon']);
+  const spaced = parseNumaMaps(
+    '7fe000000000 prefer (many):0-1 anon=512 dirty=512 N0=512 kernelpagesize_kB=4\n' +
+      '7fe100000000 weighted interleave=static:0-1 file=/tmp/x mapped=3 N0=2 N1=1 kernelpagesize_kB=4\n',
+  );
+  t.same(
+    spaced.map(({ policy, kind, file, byNode }) => ({ policy, kind, file, byNode })),
+    [
+      { policy: 'prefer (many):0-1', kind: 'anon', file: undefined, byNode: new Map([[0, 512]]) },
+      { policy: 'weighted interleave=static:0-1', kind: 'file', file: '/tmp/x', byNode: new Map([[0, 2], [1, 1]]) },
+    ],
+    'the two modes with a space in their names',
+  );
   t.same(mappings[1].byNode, new Map([[0, 200], [1, 100]]));
   t.equal(mappings[1].pages, 300);
   t.equal(mappings[2].policy, 'bind:1');
