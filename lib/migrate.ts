@@ -16,7 +16,7 @@ import {
   positiveIntegerOption,
   signalOption,
 } from './checks';
-import { callNative, NumaError, translate } from './errors';
+import { callError, callNative, NumaError, translate } from './errors';
 import { PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
 import { type Body, type Both, runAsync, runSync } from './sync-async';
@@ -212,10 +212,12 @@ const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
- * resizable buffer would change size under the chunks planned for it.
+ * resizable ArrayBuffer or a growable SharedArrayBuffer would change size
+ * under the chunks planned for it.
  */
 function fixedLength(view: Uint8Array): Uint8Array {
-  return (view.buffer as { resizable?: boolean }).resizable ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : view;
+  const { resizable, growable } = view.buffer as { resizable?: boolean; growable?: boolean };
+  return resizable || growable ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : view;
 }
 
 /**
@@ -225,8 +227,7 @@ function fixedLength(view: Uint8Array): Uint8Array {
  */
 function memoryGone(request: Request): unknown {
   if (request.view.byteLength === request.byteLength) return undefined;
-  const gone = Object.assign(new Error('the view was given away'), { errno: -constants.errno.EFAULT, syscall: 'move_pages' });
-  return translate(gone, request.fn, `for a view of ${request.byteLength} bytes`);
+  return callError(request.fn, 'move_pages', -constants.errno.EFAULT, `for a view of ${request.byteLength} bytes`);
 }
 
 /**

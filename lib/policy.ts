@@ -113,7 +113,10 @@ export interface BindOptions extends PolicySpec {
 }
 
 export interface BindReport extends PageRange {
-  /** The policy read back from the kernel after the call (of the first page: with weights laid out in user space, its run's). */
+  /**
+   * The policy read back from the kernel after the call (of the first page: with weights laid out in
+   * user space, its run's); for an empty view, which has no page to bind, the policy as asked.
+   */
   policy: Policy;
   /** With `weights`: how they were applied. */
   weighted?: WeightedLayout;
@@ -212,9 +215,9 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const move = booleanOption(spec.move, fn, 'move') || moveAll;
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
-  if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
   if (moveAll) requireMoveAll(fn);
   requirePolicyNodes(fn, fields);
+  if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
   if (weights !== undefined) {
     const weighted = bindWeighted(fn, bytes, weights, unitPagesOf(range.byteSpan.start), moveFlags);
