@@ -54,7 +54,8 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
   const target = pidArgument(pid, fn);
   const { from, to } = nodePairsArgument(fromNodes, toNodes, fn);
   requireOnline(fn, from);
-  requireMemoryNodes(fn, to, { inCpuset: false });
+  // Another process's cpuset is its own; this process's pages (pid 0) must stay in its own.
+  requireMemoryNodes(fn, to, { inCpuset: target === 0 });
   requireLiveProcess(fn, target);
   const steps = migrationSteps(fn, target, from, to);
   // Only pairs of a node with itself: one call still checks the process and the permission.
