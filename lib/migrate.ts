@@ -84,7 +84,11 @@ export interface MigrationReport {
    * is `failed.get(code)`.
    */
   failedPages: Map<string, number[]>;
-  /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
+  /**
+   * Times a present page was found hidden by NUMA balancing from the kernel's queries before or after
+   * an attempt (found, and moved too): a page hidden again after its retry counts again, so this can
+   * exceed `pages` when balancing is busy.
+   */
   hidden: number;
   /**
    * Huge pages (transparent or hugetlb) on `node` after the move that were mapped whole before and
@@ -297,7 +301,7 @@ function runOptions(request: Request): RunOptions {
 /** A call of an export pair, in the form the driver picks, with a kernel error told as the public function `fn`'s. */
 function* nativeCall<T>(fn: string, context: string, call: Both<T>): Body<T> {
   try {
-    // Yielded here rather than through perform(): one generator less a chunk.
+    // Yielded here, in the body's own generator: a helper generator would be one more a chunk.
     return (yield call) as T;
   } catch (error) {
     throw translate(error, fn, context);

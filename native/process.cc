@@ -4,6 +4,7 @@
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
+#include "numa/kernel.h"
 #include "numa/process.h"
 
 namespace glue {
@@ -13,7 +14,7 @@ class ProcessMigrationJob {
  public:
   ProcessMigrationJob(const Napi::CallbackInfo& info, const char* function) {
     Args args(info, function);
-    pid_ = int(args.integer(0, "pid", 0x3fffffff));  // PID_MAX_LIMIT
+    pid_ = int(args.integer(0, "pid", numa::kPidMaxLimit - 1));
     from_ = args.nodes(1, "fromNodes");
     to_ = args.nodes(2, "toNodes");
   }
