@@ -27,7 +27,9 @@
             "native/numa/span.cc"
           ],
           "include_dirs": ["native"],
-          "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+          # Every C++ exception, not only Napi::Error, becomes a JS error (std::bad_alloc
+          # from a huge argument list, say) instead of terminating the process.
+          "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
           # A worker thread terminated with async work in flight settles that
           # work in an environment that can no longer run JS: node-addon-api
           # then drops the resulting exception instead of aborting the process.

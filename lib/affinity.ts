@@ -7,6 +7,7 @@ import { idArgument, type MemoryView, moduleArgument, nodeArgument, pinTargetArg
 import { callNative } from './errors';
 import { migrateBuffer, type MigrationReport, type ParallelMigrateOptions } from './migrate';
 import { cpuNode, nodeOfOnlineCpu, requireOnlineCpus } from './preconditions';
+import { numaNodes } from './topology';
 
 /**
  * The CPUs the calling thread may run on (sched_getaffinity).
@@ -75,7 +76,9 @@ export function pinThread(target: number[] | { node: number }): number[] {
  * nodeOfThread(); // 1
  */
 export function nodeOfThread(): number {
-  const nodes = new Set(threadAffinity().map(nodeOfCpu));
+  const fn = 'nodeOfThread';
+  const machine = numaNodes(fn);
+  const nodes = new Set(threadAffinity().map((cpu) => nodeOfOnlineCpu(fn, cpu, machine).id));
   return nodes.size === 1 ? [...nodes][0] : currentCpu().node;
 }
 

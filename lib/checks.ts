@@ -126,14 +126,13 @@ export function pinTargetArgument(value: unknown, fn: string): { cpus: number[] 
 
 /** One node per page of a span: an Int32Array of `pages` node ids. */
 export function pageTargetsArgument(value: unknown, fn: string, pages: number): Int32Array {
-  if (!(value instanceof Int32Array)) throw invalidType(fn, 'targets', 'an Int32Array of node ids', value);
-  if (isDetached(value.buffer)) throw detachedArgument(fn, 'targets');
-  if (value.length !== pages) {
-    throw new RangeError(`${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${value.length}`);
+  const targets = int32ArrayArgument(value, fn, 'targets', 'an Int32Array of node ids');
+  if (targets.length !== pages) {
+    throw new RangeError(`${fn}: expected \`targets\` to hold one node id per page spanned by the view (${pages}) but it has ${targets.length}`);
   }
-  const negative = value.findIndex((node) => node < 0);
-  if (negative >= 0) throw invalidRange(fn, `targets[${negative}]`, 'a non-negative integer node id', value[negative]);
-  return value;
+  const negative = targets.findIndex((node) => node < 0);
+  if (negative >= 0) throw invalidRange(fn, `targets[${negative}]`, 'a non-negative integer node id', targets[negative]);
+  return targets;
 }
 
 /** A module to load: a path (relative to the current directory) or a file: URL; returns its absolute path. */
@@ -165,12 +164,12 @@ export function environmentArgument(value: unknown, fn: string, arg: string): No
   return value as NodeJS.ProcessEnv | undefined;
 }
 
-/** The highest process id Linux can give (PID_MAX_LIMIT). */
-const PID_MAX = 0x3fffffff;
+/** Linux's PID_MAX_LIMIT: pid_max is at most this, so every process id is below it. */
+export const PID_MAX_LIMIT = 4194304;
 
 export function pidArgument(value: unknown, fn: string, arg = 'pid'): number {
   if (typeof value !== 'number') throw invalidType(fn, arg, 'a process id', value);
-  if (!Number.isInteger(value) || value < 0 || value > PID_MAX) throw invalidRange(fn, arg, 'a process id (0 = this process)', value);
+  if (!Number.isInteger(value) || value < 0 || value >= PID_MAX_LIMIT) throw invalidRange(fn, arg, 'a process id (0 = this process)', value);
   return value;
 }
 
@@ -222,6 +221,7 @@ export function sizeArgument(value: unknown, fn: string): number {
 
 export function int32ArrayArgument(value: unknown, fn: string, arg: string, expected: string): Int32Array {
   if (!(value instanceof Int32Array)) throw invalidType(fn, arg, expected, value);
+  if (isDetached(value.buffer)) throw detachedArgument(fn, arg);
   return value;
 }
 
@@ -400,7 +400,7 @@ export function integerText(text: unknown, fn: string, arg: string, min: number,
 
 /** A process id typed on the command line. */
 export function pidText(text: unknown, fn: string): number {
-  return integerText(text, fn, 'pid', 1, PID_MAX, 'a process id');
+  return integerText(text, fn, 'pid', 1, PID_MAX_LIMIT - 1, 'a process id');
 }
 
 /** An id list typed on the command line (at least one id, up to `max`), or `all`: which ids those are, the caller knows. */

@@ -102,13 +102,21 @@ function isNativeSystemError(error: unknown): error is NativeSystemError {
  */
 export function translate(error: unknown, fn: string, context: string | (() => string)): unknown {
   if (!isNativeSystemError(error)) return error;
-  const code = getSystemErrorName(error.errno);
-  const description = getSystemErrorMap().get(error.errno)?.[1] ?? 'unknown error';
-  const hint = hintFor(error.syscall, code);
-  const asked = typeof context === 'function' ? context() : context;
-  const numaError = new NumaError(`${fn}: ${error.syscall} failed ${asked}: ${code} (${description})${hint ? `; ${hint}` : ''}`, error);
+  const numaError = callError(fn, error.syscall, error.errno, context);
   numaError.cause = error;
   return numaError;
+}
+
+/**
+ * The NumaError of system call `syscall` made for the public function `fn`
+ * and failed with `errno`: "<fn>: <syscall> failed <context>: <CODE> (<description>)", then the hint.
+ */
+export function callError(fn: string, syscall: string, errno: number, context: string | (() => string)): NumaError {
+  const code = getSystemErrorName(errno);
+  const description = getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+  const hint = hintFor(syscall, code);
+  const asked = typeof context === 'function' ? context() : context;
+  return new NumaError(`${fn}: ${syscall} failed ${asked}: ${code} (${description})${hint ? `; ${hint}` : ''}`, { errno, syscall });
 }
 
 /**

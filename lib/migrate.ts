@@ -30,7 +30,7 @@ import {
   positiveIntegerOption,
   signalOption,
 } from './checks';
-import { callNative, nativeCall, NumaError, translate } from './errors';
+import { callError, callNative, nativeCall, NumaError } from './errors';
 import { Pace, type PacedFigures } from './pace';
 import { PAGE_HIDDEN } from './pages';
 import { requireMemoryNodes, requireMoveAll } from './preconditions';
@@ -117,7 +117,11 @@ export interface MigrationReport {
    * `onNode` or `moved`. A page whose node is unknown (`NODE_UNKNOWN`) is in `failed` only.
    */
   elsewhere: Map<number, number>;
-  /** Present pages NUMA balancing hid from the kernel's queries before or after the move; found and counted. */
+  /**
+   * Times a present page was found hidden by NUMA balancing from the kernel's queries before or after
+   * an attempt (found, and moved too): a page hidden again after its retry counts again, so this can
+   * exceed `pages` when balancing is busy.
+   */
   hidden: number;
   /**
    * Huge pages (transparent or hugetlb) on `node` after the move that were mapped whole before and
@@ -262,10 +266,12 @@ const MIGRATE_KEYS = ['prefault', 'moveAll', 'status', 'countMoved', 'chunkPages
 
 /**
  * The view over exactly its bytes now: a view that tracks the length of a
- * resizable buffer would change size under the chunks planned for it.
+ * resizable ArrayBuffer or a growable SharedArrayBuffer would change size
+ * under the chunks planned for it.
  */
 function fixedLength(view: Uint8Array): Uint8Array {
-  return (view.buffer as { resizable?: boolean }).resizable ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : view;
+  const { resizable, growable } = view.buffer as { resizable?: boolean; growable?: boolean };
+  return resizable || growable ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : view;
 }
 
 /**
@@ -275,8 +281,7 @@ function fixedLength(view: Uint8Array): Uint8Array {
  */
 function memoryGone(request: Request): unknown {
   if (request.view.byteLength === request.byteLength) return undefined;
-  const gone = Object.assign(new Error('the view was given away'), { errno: -constants.errno.EFAULT, syscall: 'move_pages' });
-  return translate(gone, request.fn, `for a view of ${request.byteLength} bytes`);
+  return callError(request.fn, 'move_pages', -constants.errno.EFAULT, `for a view of ${request.byteLength} bytes`);
 }
 
 /**

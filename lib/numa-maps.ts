@@ -1,6 +1,6 @@
 // /proc/<pid>/numa_maps read in place. A service polls it, and a process can
-// have tens of thousands of mappings, each costing the kernel ~1.5 µs to
-// describe: the reading must add little to that. So one scanner walks the
+// have tens of thousands of mappings, each of which the kernel describes on
+// every read: the reading must add little to that. So one scanner walks the
 // text by offsets (no split, no regular expression, no string per field)
 // into one reused line record, and its two users take what they need:
 // parseNumaMaps() an object per mapping, memoryOfMappings() totals only.
@@ -31,7 +31,9 @@ export interface MappingPlacement {
  * One line of numa_maps as offsets into its text, overwritten by the next
  * line: "<address> <policy> [file=<path> | heap | stack] [huge] [anon=…] …
  * N<node>=<pages> … kernelpagesize_kB=<KiB>" (the kernel's show_numa_map()).
- * The path escapes spaces and '=', so every field is one space-separated token.
+ * The path escapes spaces and '=', so every field is one space-separated token
+ * but the policy of two modes, whose names have a space: "prefer (many):0-1",
+ * "weighted interleave:0-1".
  */
 interface Line {
   start: number;
@@ -114,6 +116,13 @@ function readNodes(text: string, line: Line, lineEnd: number): void {
   }
 }
 
+/** Where the policy starting at `from` ends: its token, and the next one for the two modes with a space in their names. */
+function policyEnd(text: string, from: number, lineEnd: number): number {
+  const end = tokenEnd(text, from, lineEnd);
+  const spaced = tokenIs(text, from, end, 'prefer') || tokenIs(text, from, end, 'weighted');
+  return spaced && end < lineEnd ? tokenEnd(text, end + 1, lineEnd) : end;
+}
+
 /** Calls `visit` with each mapping of numa_maps text, in order, as a Line valid until `visit` returns. */
 function scanNumaMaps(text: string, visit: (line: Line, text: string) => void): void {
   const line: Line = { start: 0, policyStart: 0, policyEnd: 0, kind: 'other', fileStart: -1, fileEnd: -1, pageSizeKiB: 4, nodeCount: 0, nodes: [], pages: [] };
@@ -124,7 +133,7 @@ function scanNumaMaps(text: string, visit: (line: Line, text: string) => void): 
     if (addressEnd !== -1 && addressEnd < lineEnd && addressEnd > start) {
       line.start = start;
       line.policyStart = addressEnd + 1;
-      line.policyEnd = tokenEnd(text, line.policyStart, lineEnd);
+      line.policyEnd = policyEnd(text, line.policyStart, lineEnd);
       readKind(text, line, line.policyEnd + 1, lineEnd);
       readNodes(text, line, lineEnd);
       visit(line, text);

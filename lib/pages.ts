@@ -73,7 +73,7 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
     const { prefault } = optionsArgument(options, fn, ['prefault']);
     if (booleanOption(prefault, fn, 'prefault')) prefaultView(view, fn);
   }
-  // Not callNative(): its two closures cost a 1-page query a few percent (up to 230 ns of 2.3 µs here).
+  // Not callNative(): its two closures would be allocations on the 1-page query's hot path (benchmarks/README.md).
   let result: Int32Array | undefined;
   try {
     queryPages ??= native.pageQuery(scratch, counts);
@@ -86,7 +86,7 @@ export function queryView(value: MemoryView, options: PageNodesOptions | undefin
 
 // A new array with the first `length` statuses of the scratch array. Not
 // scratch.slice(): right after the syscall its builtin costs a 1-page query
-// ~100 ns more than this loop (1.9 against 1.8 µs on the 2-CPU host).
+// more than this loop does (benchmarks/README.md).
 function copyOfScratch(length: number): Int32Array {
   const status = new Int32Array(length);
   for (let page = 0; page < length; page++) status[page] = scratch[page];

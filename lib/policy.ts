@@ -25,8 +25,10 @@ import {
   type PolicyMode,
 } from './mempolicy';
 import { callNative, conditionError, type NumaError, translate } from './errors';
+import { parseNumaMaps } from './numa-maps';
 import { PAGE_NOT_PRESENT, pageNodes } from './pages';
 import { requireHomeNode, requireMemoryNodes, requireMode, requireMoveAll, requirePolicyNodes } from './preconditions';
+import { readKernelFile } from './topology';
 import { kernelHasWeights, type NodeWeights, weightedRuns } from './weights';
 
 export type { PolicyMode } from './mempolicy';
@@ -113,7 +115,10 @@ export interface BindOptions extends PolicySpec {
 }
 
 export interface BindReport extends PageRange {
-  /** The policy read back from the kernel after the call (of the first page: with weights laid out in user space, its run's). */
+  /**
+   * The policy read back from the kernel after the call (of the first page: with weights laid out in
+   * user space, its run's); for an empty view, which has no page to bind, the policy as asked.
+   */
   policy: Policy;
   /** With `weights`: how they were applied. */
   weighted?: WeightedLayout;
@@ -212,9 +217,9 @@ export function bindBuffer(view: MemoryView, options: BindOptions): BindReport {
   const move = booleanOption(spec.move, fn, 'move') || moveAll;
   const strict = booleanOption(spec.strict, fn, 'strict');
   const range = pageRange(bytes, fn, booleanOption(spec.expandToPages, fn, 'expandToPages'));
-  if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
   if (moveAll) requireMoveAll(fn);
   requirePolicyNodes(fn, fields);
+  if (range.pages === 0) return { ...range, policy: policyFromNative(policy) };
   const moveFlags = (strict ? MPOL_MF_STRICT : 0) | (moveAll ? MPOL_MF_MOVE_ALL : move ? MPOL_MF_MOVE : 0);
   if (weights !== undefined) {
     const weighted = bindWeighted(fn, bytes, weights, unitPagesOf(range.byteSpan.start), moveFlags);
@@ -317,11 +322,20 @@ export function setHomeNode(view: MemoryView, node: number, options?: { expandTo
   requireHomeNode(fn);
   requireMemoryNodes(fn, [home]);
   if (range.pages === 0) return range;
-  // The kernel skips mappings of any other policy without an error.
-  const { mode } = bufferPolicy(bytes);
-  if (mode !== 'bind' && mode !== 'preferred-many') {
-    throw conditionError(fn, 'EINVAL', `the range's policy is '${mode}'`, "a home node needs a 'bind' or 'preferred-many' policy: set one with bindBuffer() first");
+  // The kernel skips mappings with no policy of their own without an error,
+  // and stops at one of another mode after setting the ones before it.
+  const other = spanPolicies(fn, range.byteSpan).find((policy) => !/^(bind|prefer \(many\))[=:]/.test(policy));
+  if (other !== undefined) {
+    throw conditionError(fn, 'EINVAL', `the range's policy is '${other}' in part`, "a home node needs a 'bind' or 'preferred-many' policy over all of it: set one with bindBuffer() first");
   }
   callNative(fn, `to node ${home}`, () => native.setHomeNode(bytes, home));
   return range;
+}
+
+/** The policy, as numa_maps shows it, of each mapping of this process a span covers. */
+function spanPolicies(fn: string, { start, end }: { start: bigint; end: bigint }): string[] {
+  const mappings = parseNumaMaps(readKernelFile(fn, '/proc/self/numa_maps'));
+  // The mapping the span starts in is the last to start at or before it; numa_maps lists them in address order.
+  const first = mappings.reduce((found, mapping, index) => (mapping.start <= start ? index : found), 0);
+  return mappings.filter((mapping, index) => index >= first && mapping.start < end).map((mapping) => mapping.policy);
 }

@@ -96,7 +96,8 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
   const { from, to } = nodePairsArgument(fromNodes, toNodes, fn);
   const budget = budgetOptions(fn, optionsArgument(options, fn, ['bytesPerSecond', 'maxCallMs']));
   requireOnline(fn, from);
-  requireMemoryNodes(fn, to, { inCpuset: false });
+  // Another process's cpuset is its own; this process's pages (pid 0) must stay in its own.
+  requireMemoryNodes(fn, to, { inCpuset: target === 0 });
   requireLiveProcess(fn, target);
   return { fn, pid: target, from, to, budget };
 }

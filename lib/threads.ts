@@ -2,10 +2,10 @@
 // where each runs and may run, and NUMA balancing's faults per node. A thread
 // can exit between the listing and the reading of its files: it is left out.
 import { readdirSync } from 'node:fs';
-import { idListText, MAX_CPUS, MAX_NODES } from './checks';
+import { MAX_CPUS, MAX_NODES } from './checks';
 import { malformedFile, translate } from './errors';
 import { requireLiveProcess } from './preconditions';
-import { readKernelFileIfPresent } from './topology';
+import { readKernelFileIfPresent, statusList } from './topology';
 
 /** Where a thread runs and may run. */
 export interface ThreadPlacement {
@@ -61,15 +61,6 @@ function threadFile(fn: string, pid: number, tid: number, name: string): { text:
 }
 
 /** An id list field of a status file ("Cpus_allowed_list:\t0-3"). */
-function statusList(fn: string, path: string, text: string, field: string, limit: number): number[] {
-  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(text);
-  try {
-    return idListText(match?.[1], fn, field, limit - 1);
-  } catch {
-    throw malformedFile(fn, `${path} (${field})`, match?.[1] ?? text, `a list of ids below ${limit}`);
-  }
-}
-
 /** Where each thread of process `pid` (0: this one) runs, may run and may allocate. */
 export function threadPlacements(fn: string, pid: number): ThreadPlacement[] {
   return threadIds(fn, pid).flatMap((tid) => {

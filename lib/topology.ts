@@ -138,9 +138,12 @@ function meminfoBytes(text: string, field: string): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-function processStatusList(fn: string, field: string, limit: number): number[] {
-  const file = '/proc/self/status';
-  const text = readKernelFile(fn, file);
+/**
+ * The id list of `field` in the text of a /proc status file (`file`, for the
+ * error): [] where the kernel shows no such field, a NumaError naming the file
+ * where it holds anything but a list of ids below `limit`.
+ */
+export function statusList(fn: string, file: string, text: string, field: string, limit: number): number[] {
   const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(text);
   if (!match) return [];
   try {
@@ -148,6 +151,11 @@ function processStatusList(fn: string, field: string, limit: number): number[] {
   } catch {
     throw malformedFile(fn, `${file} (${field})`, match[1], `a list of ids below ${limit}`);
   }
+}
+
+function processStatusList(fn: string, field: string, limit: number): number[] {
+  const file = '/proc/self/status';
+  return statusList(fn, file, readKernelFile(fn, file), field, limit);
 }
 
 /** The nodes this process's cpuset lets it allocate on (Mems_allowed_list). */

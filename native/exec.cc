@@ -8,6 +8,7 @@
 #include "exports.h"
 #include "jobs.h"
 #include "numa/exec.h"
+#include "numa/kernel.h"
 
 namespace glue {
 
@@ -15,8 +16,8 @@ Napi::Value exec(const Napi::CallbackInfo& info) {
   Args args(info, "exec");
   std::string file = args.string(0, "file");
   std::vector<std::string> argv = args.strings(1, "argv");
-  // 0: not a copy; a copy names its parent, a pid up to PID_MAX_LIMIT.
-  pid_t parent = info.Length() > 2 ? pid_t(args.integer(2, "parent", 1, 0x3fffffff)) : 0;
+  // 0: not a copy; a copy names its parent, a pid below PID_MAX_LIMIT.
+  pid_t parent = info.Length() > 2 ? pid_t(args.integer(2, "parent", 1, numa::kPidMaxLimit - 1)) : 0;
   std::vector<char*> pointers;
   for (std::string& arg : argv) pointers.push_back(arg.data());
   pointers.push_back(nullptr);

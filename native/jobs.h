@@ -15,6 +15,7 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -82,6 +83,8 @@ class PoolWorker : public Napi::AsyncWorker {
       deferred_.Resolve(job_.settle(Env()));
     } catch (const Napi::Error& error) {
       deferred_.Reject(error.Value());
+    } catch (const std::exception& error) {  // std::bad_alloc building the result
+      deferred_.Reject(Napi::Error::New(Env(), error.what()).Value());
     }
   }
 

@@ -10,18 +10,18 @@
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
+#include "numa/kernel.h"
 #include "numa/process.h"
 
 namespace glue {
 namespace {
 
-constexpr uint32_t kPidMax = 0x3fffffff;  // PID_MAX_LIMIT
 
 class ProcessMigrationJob {
  public:
   ProcessMigrationJob(const Napi::CallbackInfo& info, const char* function) {
     Args args(info, function);
-    pid_ = int(args.integer(0, "pid", kPidMax));
+    pid_ = int(args.integer(0, "pid", numa::kPidMaxLimit - 1));
     from_ = args.nodes(1, "fromNodes");
     to_ = args.nodes(2, "toNodes");
   }
@@ -45,7 +45,7 @@ class ProcessRangeJob {
  public:
   ProcessRangeJob(const Napi::CallbackInfo& info, const char* function) {
     Args args(info, function);
-    range_.pid = int(args.integer(0, "pid", kPidMax));
+    range_.pid = int(args.integer(0, "pid", numa::kPidMaxLimit - 1));
     range_.start = args.address(1, "start");
     range_.count = args.integer(2, "pages", 1, uint32_t(numa::kChunkPages));
     range_.page_bytes = args.bytes(3, "pageBytes");

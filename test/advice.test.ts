@@ -253,7 +253,8 @@ t.test('in a guest: a cpuset whose memory nodes exclude its CPUs\' node is named
   const cgroup = testCgroup(t, ['cpuset']);
   writeFileSync(path.join(cgroup.directory, 'cpuset.cpus'), topology().nodes[0].cpus.join(','));
   writeFileSync(path.join(cgroup.directory, 'cpuset.mems'), '1');
-  const child = spawn(process.execPath, ['-e', `setTimeout(() => { ${IDLE} }, 200)`], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  // Moved into the cgroup (synchronously) before its ready line is awaited.
+  const child = spawn(process.execPath, ['-e', IDLE], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   cgroup.enter(child);
   await once(child.stdout!, 'data');
   const memsAllowed = () => /^Mems_allowed_list:\s*(.*)$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];

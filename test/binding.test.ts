@@ -8,6 +8,7 @@ import { MAX_DEFAULT_CHUNK_PAGES } from '../lib/engine';
 import * as mempolicy from '../lib/mempolicy';
 import { MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../lib/migrate';
 import { PAGE_HIDDEN, PAGE_NOT_PRESENT } from '../lib/pages';
+import { unusedPid } from './helpers';
 
 // tsc checks this object has exactly the members of NativeBinding; the test
 // checks the addon exports exactly these names, in this order (native/binding.cc
@@ -226,10 +227,10 @@ t.test('native checks sizes and buffers instead of crashing', async (t) => {
 });
 
 t.test('a failed system call carries errno, code and syscall as fields', async (t) => {
-  // A pid that is never used (above the default pid_max): migrate_pages says ESRCH.
+  // A pid no process has: migrate_pages says ESRCH.
   const gone = { errno: -constants.errno.ESRCH, code: 'ESRCH', syscall: 'migrate_pages' };
-  t.throws(() => native.migrateProcess(0x3ffffff0, [0], [0]), gone);
-  await t.rejects(native.migrateProcessAsync(0x3ffffff0, [0], [0]), gone);
+  t.throws(() => native.migrateProcess(unusedPid(), [0], [0]), gone);
+  await t.rejects(native.migrateProcessAsync(unusedPid(), [0], [0]), gone);
 });
 
 t.test('a failed exec throws, and leaves signals and descriptors as they were', async (t) => {

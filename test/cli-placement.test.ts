@@ -176,6 +176,9 @@ t.test('numaplace run --per-node: a copy per node with CPUs and memory, the firs
 t.test('numaplace run passes SIGTERM on and exits as its command did', async (t) => {
   const script = 'trap "echo terminated; exit 7" TERM; echo ready; while :; do sleep 0.05; done';
   const child = spawn(process.execPath, [CLI, 'run', '--node', String(topology().nodes[0].id), '--', 'sh', '-c', script], { env: childEnv() });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
   let out = '';
   child.stdout.on('data', (chunk) => {
     out += chunk;

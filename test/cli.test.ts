@@ -122,7 +122,15 @@ t.test('numaplace status: a name like numastat -p, the whole system without one'
   // Started the way npx starts it: under a shell (and npm) whose command lines hold the name too.
   const wrapped = spawnSync('sh', ['-c', '"$0" "$1" status --json "$2"; status=$?; exit $status', process.execPath, CLI, marker], { encoding: 'utf8', env: childEnv() });
   t.equal(wrapped.status, 0, wrapped.stderr);
-  t.match(JSON.parse(wrapped.stdout), { pid: child.pid, command: 'node' }, 'one report, of the process named: not of the shell that started numaplace');
+  const reports = JSON.parse(wrapped.stdout);
+  t.equal(reports.length, 1, 'by name: an array of reports, here one');
+  t.match(reports[0], { pid: child.pid, command: 'node' }, 'of the process named: not of the shell that started numaplace');
+  if (process.getuid?.() === 0) {
+    // Another user's process matched by name: its line says why it cannot be read; the others are shown.
+    const denied = numaplace(['status', marker], { asNobody: true });
+    t.equal(denied.code, 0, denied.stderr);
+    t.match(denied.stdout, new RegExp(`^pid ${child.pid} \\(node\\): numaplace status: open failed for /proc/${child.pid}/numa_maps: EACCES`, 'm'));
+  }
   t.equal(numaplace(['status', `${marker}-nobody`]).code, 2, 'no process matches: a usage error');
   t.equal(numaplace(['status', '0']).code, 2, 'pid 0 would be the CLI itself');
   const system = numaplace(['status']);

@@ -9,12 +9,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import * as numaplace from '../lib/index';
-import { absentNode, filledBuffer, memoryNodeIds, numaplace as cli } from './helpers';
+import { absentNode, filledBuffer, memoryNodeIds, numaplace as cli, unusedPid } from './helpers';
 
 const WORKER = path.join(__dirname, 'fixtures', 'report-placement.js');
 
-/** A pid no process has: above the default pid_max, below PID_MAX_LIMIT. */
-const NO_SUCH_PID = 0x3ffffff0;
+const NO_SUCH_PID = unusedPid();
 
 /** Each call's error: thrown or rejected, or what it returned. */
 async function outcome(call: () => unknown): Promise<unknown> {

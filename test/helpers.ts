@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -83,6 +83,16 @@ export function absentNode(): number {
   let id = 0;
   while (online.has(id)) id++;
   return id;
+}
+
+/**
+ * A process id no process has: pid_max (ids stay below it) where that is below
+ * PID_MAX_LIMIT, else the highest id there is, checked free.
+ */
+export function unusedPid(): number {
+  const pid = Math.min(Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')), 4194303);
+  if (existsSync(`/proc/${pid}`)) throw new Error(`unusedPid: process ${pid} exists`);
+  return pid;
 }
 
 /** Counts of each value in a status array. */

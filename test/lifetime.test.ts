@@ -99,6 +99,20 @@ t.test('a resizable buffer shrunk during a migration: measured once, its report 
   t.ok(addsUp(grown));
 });
 
+t.test('a growable SharedArrayBuffer grown during a migration: measured once, no false EFAULT', async (t) => {
+  // ES2024's growable SharedArrayBuffer, which Node 20 has and the ES2022 typings do not.
+  const Growable = SharedArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => SharedArrayBuffer & { grow(bytes: number): void };
+  const buffer = new Growable(BYTES, { maxByteLength: 2 * BYTES });
+  const view = new Uint8Array(buffer).fill(3); // tracks the buffer's length
+  const node = pageNodes(view)[0];
+  const pages = pageNodes(view).length;
+  const grown = await migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1, onProgress: () => buffer.grow(2 * BYTES) });
+  t.equal(grown.pages, pages, 'the pages it had when the call began');
+  t.equal(grown.onNode, pages);
+  t.ok(addsUp(grown));
+  t.equal(view.byteLength, 2 * BYTES, 'and it did grow');
+});
+
 t.test('the raw async exports: a view detached while they run rejects with EFAULT', async (t) => {
   const calls = {
     migrateAsync: (view: Uint8Array, node: number) => native.migrateAsync(view, node, {}),

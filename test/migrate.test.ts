@@ -283,3 +283,21 @@ t.test('a page a pipe holds: reported failed with its index, the others moved, r
     else t.ok(report.calls >= calls && report.calls <= calls + 4, `${name}: ${report.calls} calls, ${report.hidden} pages hidden by NUMA balancing`);
   }
 });
+
+t.test('a held page, then a page already there: the pages after it, which the kernel never tried, move at no cost to the retries', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [a, b] = nodes;
+  const buffer = allocOnNode(8 * PAGE, a, { hugePages: false }).fill(1);
+  const holder = pageHolder();
+  t.teardown(() => holder.release());
+  holder.holdPages(buffer.subarray(3 * PAGE, 4 * PAGE));
+  // Page 5 on the target already: the kernel answers it at once and ends a batch there, so when
+  // the batch holding page 3 fails, it stops before pages 6 and 7.
+  const layout = Int32Array.of(a, a, a, a, a, b, a, a);
+  t.same(movePagesSync(buffer, layout), layout, 'page 5 on the target, the others not');
+  const report = migrateBufferSync(buffer, b, { retries: 0, status: true });
+  t.same([...pageNodes(buffer)], [b, b, b, a, b, b, b, b], 'read back: every page but the held one moved');
+  t.same(report.failedPages, new Map([['NOT_MOVED', [3]]]), 'only the held page failed');
+  if (report.hidden === 0) t.equal(report.calls, 2, 'one call, and one for the pages after the failed batch (retries: 0 spent none)');
+});

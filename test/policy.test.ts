@@ -154,6 +154,11 @@ t.test('setHomeNode on a bound range', async (t) => {
   t.throws(() => setHomeNode(memory, 99), { name: 'NumaError', code: 'ENODEV', message: /^setHomeNode: node 99 is not online/ });
   const unbound = allocLocal(MiB);
   t.throws(() => setHomeNode(unbound, nodes[0]), { name: 'NumaError', code: 'EINVAL', message: /needs a 'bind' or 'preferred-many' policy/ });
+  // Bound at its start only: the kernel would skip the rest without a word.
+  const half = allocLocal(2 * MiB, { hugePages: false });
+  bindBuffer(half.subarray(0, MiB), { mode: 'bind', nodes });
+  t.throws(() => setHomeNode(half, nodes[0]), { name: 'NumaError', code: 'EINVAL', message: /^setHomeNode: the range's policy is 'local' in part \(EINVAL\)/ });
+  t.doesNotThrow(() => setHomeNode(half.subarray(0, MiB), nodes[0]), 'its bound half is fine');
 });
 
 t.test("moveAll without CAP_SYS_NICE: EPERM that says why, from every function", async (t) => {

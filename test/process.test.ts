@@ -17,6 +17,18 @@ t.test('parseNumaMaps reads each mapping; the totals count each mapping\'s pages
   ].join('\n');
   const mappings = parseNumaMaps(text);
   t.same(mappings.map((m) => m.kind), ['file', 'heap', 'anon', 'stack', 'other', 'huge', 'huge', 'anon']);
+  const spaced = parseNumaMaps(
+    '7fe000000000 prefer (many):0-1 anon=512 dirty=512 N0=512 kernelpagesize_kB=4\n' +
+      '7fe100000000 weighted interleave=static:0-1 file=/tmp/x mapped=3 N0=2 N1=1 kernelpagesize_kB=4\n',
+  );
+  t.same(
+    spaced.map(({ policy, kind, file, byNode }) => ({ policy, kind, file, byNode })),
+    [
+      { policy: 'prefer (many):0-1', kind: 'anon', file: undefined, byNode: new Map([[0, 512]]) },
+      { policy: 'weighted interleave=static:0-1', kind: 'file', file: '/tmp/x', byNode: new Map([[0, 2], [1, 1]]) },
+    ],
+    'the two modes with a space in their names',
+  );
   t.same(mappings[1].byNode, new Map([[0, 200], [1, 100]]));
   t.equal(mappings[1].pages, 300);
   t.equal(mappings[2].policy, 'bind:1');
@@ -96,15 +108,19 @@ t.test('multi-node: migrateProcess moves a child process between nodes', async (
   if (!nodes) return;
   const child = await childWithMemory(t, 64);
   const onNode = (node: number) => processPlacement(child.pid!).bytesByNode.get(node) ?? 0;
+  // The child is not bound: the scheduler may move it while it writes its
+  // buffer, so its pages can lie on both nodes. The node holding most of them
+  // is the one to move from; everything counted is read back from numa_maps.
   const [from, to] = onNode(nodes[0]) >= onNode(nodes[1]) ? [nodes[0], nodes[1]] : [nodes[1], nodes[0]];
   const before = onNode(from);
-  t.ok(before >= 64 * 2 ** 20, `the child has ${before} bytes on node ${from}`);
+  t.ok(before + onNode(to) >= 64 * 2 ** 20, `the child has its 64 MiB on nodes ${from} and ${to}`);
+  t.ok(before >= 32 * 2 ** 20, `the child has ${before} bytes on node ${from}`);
   const { notMoved } = await migrateProcess(child.pid!, [from], [to]);
   t.ok(notMoved < 100, `${notMoved} pages not moved`);
   t.ok(onNode(from) < before / 4, `node ${from} now has ${onNode(from)} bytes of the child's ${before}`);
-  t.ok(onNode(to) >= 64 * 2 ** 20, `node ${to} has the child's buffer (numa_maps)`);
+  t.ok(onNode(to) >= before, `node ${to} has what was on node ${from} (numa_maps)`);
   t.ok(migrateProcessSync(child.pid!, [to], [from]).notMoved < 100);
-  t.ok(onNode(from) >= 64 * 2 ** 20, `migrateProcessSync moved it back to node ${from}`);
+  t.ok(onNode(from) >= before, `migrateProcessSync moved it back to node ${from}`);
   child.kill();
   await once(child, 'exit');
   t.ok(topology().nodes.length >= 2);

@@ -266,16 +266,20 @@ static napi_value get_mempolicy_loop_js(napi_env env, napi_callback_info info) {
   return number(env, (double)(now_ns() - start));
 }
 
+// The node of the page at `address` by a 1-page move_pages query: 0, or -1 with errno.
+static int query_one_page(void* address, int* status) {
+  return syscall(SYS_move_pages, 0, 1, &address, NULL, status, 0) < 0 ? -1 : 0;
+}
+
 // onePageQuery(view, calls) -> ns per call: the fixed cost of a 1-page move_pages query.
 static napi_value one_page_query_js(napi_env env, napi_callback_info info) {
   Range range;
   int32_t calls;
   if (range_and_int(env, info, &range, &calls)) return NULL;
-  void* address = range.start;
   int status;
   uint64_t start = now_ns();
   for (int i = 0; i < calls; i++) {
-    if (syscall(SYS_move_pages, 0, 1, &address, NULL, &status, 0) < 0) return fail(env, "move_pages");
+    if (query_one_page(range.start, &status) != 0) return fail(env, "move_pages");
   }
   return number(env, (double)(now_ns() - start) / calls);
 }
@@ -285,10 +289,9 @@ static napi_value one_page_query_js(napi_env env, napi_callback_info info) {
 static napi_value query_page_js(napi_env env, napi_callback_info info) {
   Range range;
   int32_t unused;
-  if (range_and_int(env, info, &range, &unused)) return NULL;
-  void* address = range.start;
   int status;
-  if (syscall(SYS_move_pages, 0, 1, &address, NULL, &status, 0) < 0) return fail(env, "move_pages");
+  if (range_and_int(env, info, &range, &unused)) return NULL;
+  if (query_one_page(range.start, &status) != 0) return fail(env, "move_pages");
   return number(env, status);
 }
 

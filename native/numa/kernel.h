@@ -60,6 +60,10 @@ namespace numa {
 // tested with #ifdef.
 constexpr int kMpolWeightedInterleave = MPOL_PREFERRED_MANY + 1;
 
+// PID_MAX_LIMIT (include/linux/threads.h, 64-bit; in no UAPI header): pid_max
+// is at most this, so every process id is below it.
+constexpr uint32_t kPidMaxLimit = 4194304;
+
 // /proc/<pid>/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst; in no header).
 constexpr uint64_t kPagemapPresent = 1ull << 63;
 constexpr uint64_t kPagemapSwapEntry = 1ull << 62;  // swapped out, or being migrated

@@ -13,9 +13,25 @@
 namespace numa {
 namespace {
 
-// Marks statuses the kernel did not store: when pages fail to migrate it
-// returns their count and stops without storing statuses for the batch.
+// Marks statuses the kernel did not store. It moves pages in batches (runs
+// of pages queued for one node, ended by a page it answers at once, a page
+// for another node, or the end); when pages of a batch fail to migrate it
+// returns their count without storing the batch's statuses (kUnset: tried),
+// and stops there, before the pages after the batch (kUntried: never tried).
 constexpr int32_t kUnset = INT32_MIN;
+constexpr int32_t kUntried = INT32_MIN + 1;
+
+// After a call that left pages unmigrated: the pages after the batch that
+// failed, which the kernel never tried, are marked kUntried. The batch starts
+// at the first status not stored and ends at the first stored one or at a
+// page for another node.
+void mark_untried(size_t count, const int32_t* nodes, int32_t* status) {
+  size_t first = std::find(status, status + count, kUnset) - status;
+  size_t end = first + 1;
+  while (end < count && status[end] == kUnset && nodes[end] == nodes[first]) end++;
+  for (size_t i = end; i < count; i++)
+    if (status[i] == kUnset) status[i] = kUntried;
+}
 
 // One chunk's move, from one attempt to the next: what it was asked, what the
 // kernel said of each page (`status`, then where each page is), and the
@@ -39,6 +55,9 @@ struct ChunkMove {
   std::vector<uint32_t> whole_huge_pages;  // first pages of the groups still whole after it
   size_t offered = 0;                // pages the last attempt offered the kernel
   std::vector<TimedCall>* timed = nullptr;  // every call's pages and time, when paced
+  std::vector<uint8_t> held;         // pages the kernel tried and could not move (see classify)
+  bool offer_held = true;            // whether the next attempt offers the held pages too
+  unsigned untried_turns = 0;        // attempts left for pages the kernel never tried
 };
 
 // move_pages: the kernel's statuses for the pages offered, kUnset where it
@@ -46,7 +65,9 @@ struct ChunkMove {
 long kernel_move(size_t count, void** addresses, const int32_t* nodes, int flags, int32_t* status) {
   std::fill(status, status + count, kUnset);
   long rc = syscall(SYS_move_pages, 0, count, addresses, nodes, status, flags);
-  return rc < 0 ? -errno : rc;
+  if (rc < 0) return -errno;
+  if (rc > 0) mark_untried(count, nodes, status);
+  return rc;
 }
 
 // The groups of a chunk's pages that one address each moves: each huge page
@@ -87,7 +108,7 @@ long move_groups(ChunkMove& move) {
 // Another attempt at a chunk offers the kernel only the pages the last one
 // left off their targets (status[i] != nodes[i]): the others would cost it a
 // walk for nothing (under NUMA balancing, every page of a chunk but the
-// hidden ones).
+// hidden ones). Held pages only when the caller's retries pay for them.
 long move_left_behind(ChunkMove& move) {
   thread_local std::vector<uint32_t> pages;
   thread_local std::vector<void*> page_addresses;
@@ -95,7 +116,7 @@ long move_left_behind(ChunkMove& move) {
   thread_local std::vector<int32_t> page_statuses;
   pages.clear();
   for (size_t i = 0; i < move.chunk.count; i++)
-    if (move.status[i] != move.nodes[i]) pages.push_back(uint32_t(i));
+    if (move.status[i] != move.nodes[i] && (move.offer_held || !move.held[i])) pages.push_back(uint32_t(i));
   size_t n = pages.size();
   void** to_move = kept_array(page_addresses, n);
   int32_t* targets = kept_array(page_nodes, n);
@@ -139,7 +160,9 @@ void settle_groups(ChunkMove& move) {
 int attempt(ChunkMove& move, bool first) {
   move.huge_runs.clear();
   if (first) move.whole_huge_pages.clear();
-  if (first && move.one_target) find_huge_runs(move.chunk, move.huge_runs);
+  // A huge page is given by one address only where it holds two pages of the
+  // chunk or more: for a 1-page chunk the scan could only cost a system call.
+  if (first && move.one_target && move.chunk.count > 1) find_huge_runs(move.chunk, move.huge_runs);
   move.offered = move.chunk.count;
   uint64_t began = move.timed ? monotonic_ns() : 0;
   long rc;
@@ -197,26 +220,34 @@ struct PageOutcome {
   // and the kernel did not try to move it.
   bool busy;
   // The kernel tried to move it, retried inside its call and gave up (pinned,
-  // held by a pipe or I/O), or refused it; it is elsewhere.
+  // held by a pipe or I/O); it is elsewhere. Its own code for a page it
+  // refused (EACCES: shared, without moveAll; ENOMEM: the target is full) is final.
   bool held;
+  // The kernel stopped at a failed batch before it: never tried.
+  bool untried;
   int32_t status;  // what to report of it
 };
 
 PageOutcome outcome_of(const ChunkMove& move, size_t i) {
   const int32_t kernel = move.status[i], where = move.where[i];
+  bool stored = kernel != kUnset && kernel != kUntried;
   bool unknown = where == kHiddenNodeUnknown;
   bool elsewhere = where >= 0 && where != move.nodes[i];
-  bool kernel_failed = kernel < 0;  // an errno, or kUnset
+  bool kernel_failed = kernel < 0;  // an errno, kUnset or kUntried
   bool left_behind = (elsewhere || unknown) && kernel_failed;
   // The kernel answered EFAULT or ENOENT for a page that is there: NUMA balancing hid it.
   bool hidden = left_behind && (unknown || kernel_says_absent(kernel));
-  bool was_present = !kernel_says_absent(kernel) || (move.before && move.before[i] != kNotPresent);
+  // Present as far as anyone saw: the kernel stored a status for it other than
+  // "absent" (the ENOMEM a failed call leaves on every page says nothing of it), or the query before.
+  bool kernel_saw = stored && !kernel_says_absent(kernel) && kernel != -ENOMEM;
+  bool was_present = kernel_saw || (move.before && move.before[i] != kNotPresent);
   bool in_flux = where == kNotPresent && was_present;
-  bool refused = left_behind && !hidden && kernel != -ENOMEM;
+  bool untried = left_behind && kernel == kUntried;
   // A page left elsewhere keeps the kernel's error code; hidden since the
   // move with its node unreadable, the kernel's own status is the best answer.
-  bool kernel_stands = kernel != kUnset && ((elsewhere && kernel_failed) || unknown);
-  return {hidden || in_flux, refused && kernel == -EBUSY, refused && kernel != -EBUSY, kernel_stands ? kernel : where};
+  bool kernel_stands = stored && ((elsewhere && kernel_failed) || unknown);
+  return {hidden || in_flux, left_behind && kernel == -EBUSY, left_behind && !hidden && kernel == kUnset, untried,
+          kernel_stands ? kernel : where};
 }
 
 // What an attempt left of the chunk as a whole.
@@ -224,6 +255,7 @@ struct Verdict {
   bool unseen = false;
   bool busy = false;
   bool held = false;
+  bool untried = false;
 };
 
 // Sets each page's status from the read-back (a page left on another node
@@ -247,6 +279,8 @@ Verdict classify(ChunkMove& move) {
     verdict.unseen |= page.unseen;
     verdict.busy |= page.busy;
     verdict.held |= page.held;
+    verdict.untried |= page.untried;
+    move.held[i] = page.held;
     move.status[i] = page.status;
   }
   reveal_run_before(move.chunk.count);
@@ -256,7 +290,9 @@ Verdict classify(ChunkMove& move) {
 // Pages of a chunk left behind are offered again, only they. Pages the kernel
 // tried and gave up on (pinned, held by a pipe or I/O) have been retried
 // inside its own call already: as often as the caller asks, with the caller's
-// pause before each time. At no cost to the caller's retries: pages it did
+// pause before each time. At no cost to the caller's retries: pages the
+// kernel never tried (it stopped at a failed batch before them) at once,
+// without the held pages, up to kUntriedTurns times; pages it did
 // not see (faulted back in) or that read as absent with a swap-type entry
 // (being migrated, or swapped out) at once, up to kLooks times; pages another
 // migration had isolated (EBUSY), which the kernel did not try, once that
@@ -266,6 +302,7 @@ Verdict classify(ChunkMove& move) {
 // nodes), which would not settle.
 constexpr unsigned kLooks = 4;
 constexpr unsigned kWaits = 10;
+constexpr unsigned kUntriedTurns = 16;
 
 void pause_ms(unsigned ms) {
   timespec pause = {time_t(ms / 1000), long(ms % 1000) * 1000000L};
@@ -275,9 +312,15 @@ void pause_ms(unsigned ms) {
 
 // Whether the chunk gets another attempt, after its pause.
 bool another_attempt(ChunkMove& move, Verdict verdict) {
+  move.offer_held = true;
   if (verdict.held && move.retries > 0) {
     move.retries--;
     pause_ms(move.retry_delay_ms);
+    return true;
+  }
+  if (verdict.untried && move.untried_turns > 0) {
+    move.untried_turns--;
+    move.offer_held = false;
     return true;
   }
   if (verdict.busy && move.waits > 0) {
@@ -313,7 +356,7 @@ int move_chunk(ChunkMove& move) {
     if (int err = read_back(move)) return err;
     Verdict verdict = classify(move);
     // A page another thread is migrating reads as absent for a moment.
-    if (!verdict.unseen && !verdict.busy && !verdict.held && move.looks > 0) {
+    if (!verdict.unseen && !verdict.busy && !verdict.held && !verdict.untried && move.looks > 0) {
       int in_flux = pages_in_flux(move.chunk, move.where.data());
       if (in_flux < 0) return in_flux;
       verdict.unseen = in_flux > 0;
@@ -351,7 +394,11 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOpt
     move.retries = options.retries;
     move.looks = kLooks;
     move.waits = kWaits;
+    move.untried_turns = kUntriedTurns;
+    move.offer_held = true;
     kept_array(move.where, count);
+    uint8_t* held = kept_array(move.held, count);
+    std::fill(held, held + count, 0);
     if (int err = move_chunk(move)) return err;
   }
   return 0;

@@ -145,12 +145,13 @@ export const runCommand = defineCommand({
 
   --membind, --interleave, --weighted-interleave, --preferred and --localalloc
   replace the memory part of --node and --per-node. With --per-node numaplace
-  stays, as the parent of the copies: it passes every signal it gets on to
-  each copy once and exits with the first failing copy's status (128 + the
-  signal's number for a signal); the copies die with it. Each copy runs in a
-  process group of its own, so a terminal's Ctrl-C reaches it once, through
-  numaplace; reading the terminal stops a copy (SIGTTIN): give the copies
-  their input another way.`,
+  stays, as the parent of the copies: it passes the signals a service gets
+  (HUP, INT, QUIT, TERM, USR1, USR2, ALRM, WINCH, CONT) on to each copy once
+  and exits with the status of the first copy, in node order, that failed
+  (128 + the signal's number for a signal); the copies die with it however it
+  dies. Each copy runs in a process group of its own, so a terminal's Ctrl-C
+  reaches it once, through numaplace; reading the terminal stops a copy
+  (SIGTTIN): give the copies their input another way.`,
   options: OPTIONS,
   optionsFirst: true,
   check: runRequest,

@@ -2,8 +2,9 @@
 // the memory of processes lives, by pid or by name (numastat -p).
 import { readdirSync, readFileSync } from 'node:fs';
 import { operandsText, pidText } from '../../checks';
+import { NumaError } from '../../errors';
 import { nodeCounters } from '../../numa-stat';
-import { type MappingKind, processPlacement, type ProcessPlacement } from '../../process';
+import { type MappingKind, placementOf, type ProcessPlacement } from '../../process';
 import { defineCommand, JSON_OPTION, NO_COLOR_OPTION, UsageError } from '../command';
 import { formatBar, formatBytes, formatTable, type Segment, toJson, useColour } from '../format';
 
@@ -79,16 +80,38 @@ function pidsMatching(pattern: string): number[] {
   return pids.sort((a, b) => a - b);
 }
 
-function processStatus(pids: number[], json: boolean, colour: boolean): string {
-  const placements = pids.map((pid) => ({ pid, placement: processPlacement(pid), command: commandName(pid) }));
+type Reading = { pid: number; command: string } & ({ placement: ProcessPlacement } | { error: NumaError });
+
+/**
+ * Each process's placement. Of processes matched by name, one that has exited
+ * since is left out and one that cannot be read (another user's) says so on
+ * its own line; a process asked for by pid is the command's error.
+ */
+function readings(fn: string, pids: number[], byName: boolean): Reading[] {
+  return pids.flatMap((pid): Reading[] => {
+    const command = commandName(pid);
+    try {
+      return [{ pid, command, placement: placementOf(fn, pid) }];
+    } catch (error) {
+      if (!byName || !(error instanceof NumaError)) throw error;
+      return error.code === 'ESRCH' ? [] : [{ pid, command, error }];
+    }
+  });
+}
+
+function processStatus(fn: string, pids: number[], byName: boolean, json: boolean, colour: boolean): string {
+  const read = readings(fn, pids, byName);
   if (json) {
-    const reports = placements.map(({ placement, command }) => {
-      const { mappings, ...totals } = placement;
-      return { ...totals, command, mappings: mappings.length };
+    const reports = read.map((reading) => {
+      if ('error' in reading) return { pid: reading.pid, command: reading.command, error: { code: reading.error.code, message: reading.error.message } };
+      const { mappings, ...totals } = reading.placement;
+      return { ...totals, command: reading.command, mappings: mappings.length };
     });
-    return toJson(reports.length === 1 ? reports[0] : reports);
+    return toJson(reports.length === 1 && !byName ? reports[0] : reports);
   }
-  return placements.map(({ placement, command }) => formatStatus(placement, command, colour)).join('\n\n');
+  return read
+    .map((reading) => ('error' in reading ? `pid ${reading.pid} (${reading.command}): ${reading.error.message}` : formatStatus(reading.placement, reading.command, colour)))
+    .join('\n\n');
 }
 
 /** Each node's allocation counters (numastat, the numaStat() reader), a row per counter. */
@@ -124,9 +147,9 @@ export const statusCommand = defineCommand({
   run: ({ target, json, plain }, { fn }) => {
     if (target === undefined) return { text: systemStatus(fn, json) };
     const colour = useColour(process.stdout, plain);
-    if ('pid' in target) return { text: processStatus([target.pid], json, colour) };
+    if ('pid' in target) return { text: processStatus(fn, [target.pid], false, json, colour) };
     const pids = pidsMatching(target.name);
     if (pids.length === 0) throw new UsageError(`${fn}: no process but numaplace and its parents has ${JSON.stringify(target.name)} in its command line`);
-    return { text: processStatus(pids, json, colour) };
+    return { text: processStatus(fn, pids, true, json, colour) };
   },
 });
