@@ -4,7 +4,7 @@
 // benchmarks/results/<label>.json and .svg and printed as a table.
 //   --quick            fewer sizes and repetitions
 //   --label <name>     results file name (default: host, or vm-<topology> in the QEMU guest)
-//   --only <suites>    comma-separated: overhead,migration,held,balancing,query,latency,service
+//   --only <suites>    comma-separated: overhead,migration,held,balancing,query,latency,service,gentle
 //   --build-only       build the raw C baselines and stop (vm.js does, before a guest run)
 // In the QEMU guest the results go to the console for vm.js to save.
 const { spawnSync } = require('node:child_process');
@@ -22,6 +22,7 @@ const { migrationSuite } = require('./suites/migration');
 const { overheadSuite } = require('./suites/overhead');
 const { querySuite } = require('./suites/query');
 const { serviceSuite } = require('./suites/service');
+const { gentleSuite } = require('./suites/gentle');
 
 const RAW = path.join(__dirname, 'raw');
 const RAW_ADDON = path.join(RAW, 'build', 'Release', 'raw.node');
@@ -86,7 +87,7 @@ async function main() {
   const raw = require(RAW_ADDON);
   const held = require(HELD_ADDON);
   const label = values.label ?? (process.env.NUMAPLACE_VM_TOPOLOGY ? `vm-${process.env.NUMAPLACE_VM_TOPOLOGY}` : 'host');
-  const only = new Set((values.only ?? 'overhead,migration,held,balancing,query,latency,service').split(','));
+  const only = new Set((values.only ?? 'overhead,migration,held,balancing,query,latency,service,gentle').split(','));
   const { nodes } = topology();
   const memoryNodes = nodes.filter((node) => node.hasMemory);
   const context = {
@@ -103,7 +104,7 @@ async function main() {
   };
   const figures = [];
   const notes = {};
-  const suites = { overhead: overheadSuite, migration: migrationSuite, held: heldSuite, balancing: balancingSuite, query: querySuite, latency: latencySuite, service: serviceSuite };
+  const suites = { overhead: overheadSuite, migration: migrationSuite, held: heldSuite, balancing: balancingSuite, query: querySuite, latency: latencySuite, service: serviceSuite, gentle: gentleSuite };
   for (const [name, suite] of Object.entries(suites)) {
     if (!only.has(name)) continue;
     const note = await suite(context);

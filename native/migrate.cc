@@ -68,19 +68,10 @@ class MigrationJob {
     result.Set("calls", number(outcome_.stats.calls));
     result.Set("elapsedNs", number(outcome_.elapsed_ns));
     if (want_status_) result.Set("status", int32_array(env, status_));
-    if (!outcome_.stats.elsewhere.empty()) {
-      Napi::Object elsewhere = Napi::Object::New(env);
-      for (const auto& [node, pages] : outcome_.stats.elsewhere) elsewhere.Set(Napi::Number::New(env, node), number(pages));
-      result.Set("elsewhere", elsewhere);
-    }
+    if (!outcome_.stats.elsewhere.empty()) result.Set("elsewhere", page_counts(env, outcome_.stats.elsewhere));
     if (request_.options.max_moves) {
       result.Set("pages", number(outcome_.pages));
-      Napi::Float64Array log = Napi::Float64Array::New(env, 2 * outcome_.timed.size());
-      for (size_t i = 0; i < outcome_.timed.size(); i++) {
-        log[2 * i] = double(outcome_.timed[i].pages);
-        log[2 * i + 1] = double(outcome_.timed[i].ns);
-      }
-      result.Set("callLog", log);
+      result.Set("callLog", call_log(env, outcome_.timed));
     }
     return result;
   }

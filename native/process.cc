@@ -60,23 +60,13 @@ class ProcessRangeJob {
   Napi::Value settle(Napi::Env env) const {
     if (outcome_.error) throw system_error(env, outcome_.error, outcome_.syscall);
     auto number = [&](size_t value) { return Napi::Number::New(env, double(value)); };
-    auto counts = [&](const std::map<int32_t, size_t>& by) {
-      Napi::Object object = Napi::Object::New(env);
-      for (const auto& [key, pages] : by) object.Set(Napi::Number::New(env, key), number(pages));
-      return object;
-    };
     Napi::Object result = Napi::Object::New(env);
     result.Set("pages", number(outcome_.pages));
     result.Set("moved", number(outcome_.moved));
     result.Set("hidden", number(outcome_.hidden));
-    result.Set("failed", counts(outcome_.failed));
-    result.Set("elsewhere", counts(outcome_.elsewhere));
-    Napi::Float64Array log = Napi::Float64Array::New(env, 2 * outcome_.timed.size());
-    for (size_t i = 0; i < outcome_.timed.size(); i++) {
-      log[2 * i] = double(outcome_.timed[i].pages);
-      log[2 * i + 1] = double(outcome_.timed[i].ns);
-    }
-    result.Set("callLog", log);
+    result.Set("failed", page_counts(env, outcome_.failed));
+    result.Set("elsewhere", page_counts(env, outcome_.elsewhere));
+    result.Set("callLog", call_log(env, outcome_.timed));
     return result;
   }
 
