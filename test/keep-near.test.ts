@@ -203,7 +203,8 @@ t.test('on the interval, with a budget; less drift than minPages is left alone',
   const [home, away] = nodes;
   const buffer = bufferOn(home, 64);
   const pages = pageNodes(buffer).length;
-  const handle = kept(t, keepNear(buffer, { node: home }, { intervalMs: 50, maxCallMs: 50, minPages: 4 }));
+  // A timer that keeps the process alive: waiting for an event does not, nor does AbortSignal.timeout().
+  const handle = kept(t, keepNear(buffer, { node: home }, { intervalMs: 50, maxCallMs: 50, minPages: 4, unref: false }));
 
   const few = migrateBufferSync(buffer.subarray(0, 2 * PAGE), away).onNode;
   t.equal(few, 2, 'two pages moved away');
