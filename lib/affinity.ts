@@ -128,5 +128,16 @@ export function startWorkerOnNode(filename: string | URL, node: number, options?
     // import() loads CommonJS and ES modules alike, and lets the latter await at top level.
     `import(${JSON.stringify(pathToFileURL(file).href)});`,
   ].join('\n');
-  return new Worker(preamble, { ...options, eval: true });
+  const worker = new Worker(preamble, { ...options, eval: true });
+  startedOn.set(worker, memoryNode);
+  return worker;
+}
+
+// The memory node of each worker startWorkerOnNode() started, for keepNear({ worker }):
+// weak, so that a worker's entry goes with it.
+const startedOn = new WeakMap<Worker, number>();
+
+/** The node whose memory a worker started by startWorkerOnNode() prefers; undefined for another worker. */
+export function memoryNodeOfWorker(worker: Worker): number | undefined {
+  return startedOn.get(worker);
 }

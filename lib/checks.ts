@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { invalidRange, invalidType } from './errors';
 
 /** Memory numaplace can place: any Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer. */
@@ -508,6 +509,42 @@ export function nearArgument(near: unknown, fn: string): Near {
   if ('cpu' in given) return { cpu: idArgument(given.cpu, fn, 'options.near.cpu', 'CPU') };
   if ('node' in given) return { node: nodeArgument(given.node, fn, 'options.near.node') };
   return { device: stringArgument(given.device, fn, 'options.near.device', "a PCI address such as '0000:03:00.0'") };
+}
+
+/** keepNear's `target`: exactly one of { node }, { thread: true } or { worker }, checked for shape. */
+export type KeepTarget = { node: number } | { thread: true } | { worker: Worker };
+
+export function keepTargetArgument(value: unknown, fn: string): KeepTarget {
+  const shapes = '{ node }, { thread: true } or { worker }';
+  if (value === null || typeof value !== 'object') throw invalidType(fn, 'target', shapes, value);
+  const given = optionsArgument(value as Record<string, unknown>, fn, ['node', 'thread', 'worker'], 'target');
+  if (Object.keys(given).length !== 1) throw invalidRange(fn, 'target', `exactly one of ${shapes}`, value);
+  if ('node' in given) return { node: nodeArgument(given.node, fn, 'target.node') };
+  if ('thread' in given) {
+    if (given.thread !== true) throw invalidRange(fn, 'target.thread', 'true (the node the calling thread runs near)', given.thread);
+    return { thread: true };
+  }
+  if (!(given.worker instanceof Worker)) throw invalidType(fn, 'target.worker', 'a Worker started with startWorkerOnNode', given.worker);
+  return { worker: given.worker };
+}
+
+/**
+ * The node startWorkerOnNode() recorded for a worker (`recorded`): of a
+ * worker started otherwise numaplace knows no node, and guessing one from
+ * where it happens to run would move memory after the scheduler.
+ */
+export function startedWorkerNode(recorded: number | undefined, fn: string): number {
+  if (recorded === undefined) {
+    throw new RangeError(`${fn}: \`target.worker\` was not started with startWorkerOnNode, so its node is not known: give { node } instead`);
+  }
+  return recorded;
+}
+
+/** A handle's method called after the handle stopped: a TypeError with Node's code for a call in the wrong state. */
+export function runningHandle(stopped: boolean, fn: string, method: string): void {
+  if (!stopped) return;
+  const error = new TypeError(`${fn}: ${method} on a handle that has stopped (stop(), its signal or a failed check); start another with ${fn}()`);
+  throw Object.assign(error, { code: 'ERR_INVALID_STATE' });
 }
 
 /** A policy as the caller gives it, checked for shape: which mode, which nodes, which mode flags. */

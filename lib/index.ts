@@ -109,3 +109,4 @@ export {
   type SlowMemoryEvidence,
   type ThreadsSpreadEvidence,
 } from './advice';
+export { keepNear, type Correction, type KeepNear, type KeepNearOptions, type KeepNearStats, type KeepNearTarget } from './keep-near';

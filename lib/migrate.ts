@@ -408,7 +408,12 @@ export function migrateBuffer<O extends ParallelMigrateOptions = ParallelMigrate
   options?: O & ParallelMigrateOptions,
 ): Promise<MigrationReportFor<O>> {
   // The report has `moved` and `status` when asked for: see migrationReport().
-  return runAsync(migration('migrateBuffer', view, node, options, true)) as Promise<MigrationReportFor<O>>;
+  return migrateBufferFor('migrateBuffer', view, node, options) as Promise<MigrationReportFor<O>>;
+}
+
+/** migrateBuffer() with its errors naming the public function `fn` that asked (keepNear's corrections). */
+export function migrateBufferFor(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined): Promise<MigrationReport> {
+  return runAsync(migration(fn, view, node, options, true));
 }
 
 /**

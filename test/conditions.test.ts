@@ -54,6 +54,7 @@ t.test('a node that is not online: ENODEV from every function that takes a node'
     ['nearestMemoryNode', () => numaplace.nearestMemoryNode(node)],
     ['migrateProcess', () => numaplace.migrateProcess(0, [node], [home])],
     ['migrateProcessSync', () => numaplace.migrateProcessSync(0, [home], [node])],
+    ['keepNear', () => numaplace.keepNear(buffer, { node })],
   ];
   for (const [fn, call] of calls) expectCondition(t, fn, await outcome(call), 'ENODEV', new RegExp(`node ${node} is not online \\(ENODEV\\)`));
   t.equal(numaplace.threadPolicy().mode, 'default', 'the thread policy is unchanged');
