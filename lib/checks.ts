@@ -403,6 +403,11 @@ export function pidText(text: unknown, fn: string): number {
   return integerText(text, fn, 'pid', 1, PID_MAX_LIMIT - 1, 'a process id');
 }
 
+/** A process typed on the command line: a process id, or a word its command line holds (numastat -p's form). */
+export function processText(text: string, fn: string): { pid: number } | { name: string } {
+  return /^\d+$/.test(text) ? { pid: pidText(text, fn) } : { name: text };
+}
+
 /** An id list typed on the command line (at least one id, up to `max`), or `all`: which ids those are, the caller knows. */
 export function idListOrAllText(text: unknown, fn: string, arg: string, max: number): number[] | 'all' {
   if (text === 'all') return 'all';
