@@ -249,13 +249,17 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** The known key nearest to `key`, if it is near enough to be what was meant: a part of it, or a few typos (one per three letters). */
+/**
+ * The known key nearest to `key`, if it is near enough to be what was meant: a
+ * part of it, or a few typos (one per three letters). A key longer than a name
+ * it holds is judged by its extra letters, so that topolgy is topology, not top.
+ */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
   const typed = key.toLowerCase();
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const lower = name.toLowerCase();
-    const distance = lower.includes(typed) || typed.includes(lower) ? 0.5 : editDistance(typed, lower);
+    const distance = lower.includes(typed) ? 0.5 : editDistance(typed, lower);
     if (!best || distance < best.distance) best = { name, distance };
   }
   return best && best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
