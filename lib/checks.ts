@@ -412,6 +412,15 @@ export function processText(text: string, fn: string): { pid: number } | { name:
   return /^\d+$/.test(text) ? { pid: pidText(text, fn) } : { name: text };
 }
 
+/** A decimal number typed on the command line (2, 0.5, .5), from `min` to `max`. */
+export function numberText(text: unknown, fn: string, arg: string, min: number, max: number, what: string): number {
+  const expected = `${what} from ${min} to ${max}`;
+  if (typeof text !== 'string') throw invalidType(fn, arg, expected, text);
+  const value = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw invalidRange(fn, arg, expected, text);
+  return value;
+}
+
 /** An id list typed on the command line (at least one id, up to `max`), or `all`: which ids those are, the caller knows. */
 export function idListOrAllText(text: unknown, fn: string, arg: string, max: number): number[] | 'all' {
   if (text === 'all') return 'all';

@@ -11,12 +11,13 @@ import { migrateCommand } from './commands/migrate';
 import { runCommand } from './commands/run';
 import { showCommand } from './commands/show';
 import { statusCommand } from './commands/status';
+import { topCommand } from './commands/top';
 import { topologyCommand } from './commands/topology';
 import { versionCommand } from './commands/version';
 import { runCommandLine } from './command';
 import { keepInspectorClosed } from './exec';
 
-const COMMANDS = [topologyCommand, statusCommand, adviseCommand, migrateCommand, runCommand, showCommand, benchCommand, helpCommand, versionCommand];
+const COMMANDS = [topologyCommand, statusCommand, adviseCommand, topCommand, migrateCommand, runCommand, showCommand, benchCommand, helpCommand, versionCommand];
 
 async function main(argv: readonly string[]): Promise<void> {
   keepInspectorClosed();
