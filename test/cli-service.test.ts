@@ -2,6 +2,7 @@
 // process to look at), and their text formatters on figures of a made-up machine.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { adviseOn } from '../lib/advice';
@@ -224,4 +225,18 @@ t.test('top frames: rates from two readings, formatted with a bar per node', asy
   t.match(formatTopFrame(frame, true), /\x1b\[3\dm█/, 'coloured bars on a terminal');
   t.same([0, 0.25, 99.94, 100.4, -2500.6].map(formatRate), ['0', '0.3', '99.9', '100', '-2501']);
   t.ok(held[0] === 1);
+});
+
+t.test("the README's advise and top command lines are typed as the commands take them", async (t) => {
+  if (checkedOnHost(t, 'the README')) return;
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+  // Each `numaplace advise|top …` of a sh block, up to a pipe, redirection, || or comment.
+  const lines = blocks.flatMap((block) => [...block.matchAll(/numaplace ((?:advise|top)\b[^#|>\n]*)/g)].map((match) => match[1].trim()));
+  t.ok(lines.length >= 5, `${lines.length} command lines`);
+  for (const line of lines) {
+    // --help after the options: every option and value is read and checked, nothing is run.
+    const run = numaplace([...line.split(/\s+/), '--help']);
+    t.equal(run.code, 0, `numaplace ${line}: ${run.stderr}`);
+  }
 });
