@@ -490,5 +490,10 @@ function observe(fn: string, pid: number): Observation {
 export function placementAdvice(options?: PlacementAdviceOptions): Finding[] {
   const fn = 'placementAdvice';
   const { pid } = optionsArgument(options, fn, ['pid']);
-  return adviseOn(observe(fn, pidArgument(pid ?? 0, fn, 'options.pid')));
+  return adviceFor(fn, pidArgument(pid ?? 0, fn, 'options.pid'));
+}
+
+/** placementAdvice() of a checked pid, its errors naming `fn` (numaplace advise). */
+export function adviceFor(fn: string, pid: number): Finding[] {
+  return adviseOn(observe(fn, pid));
 }

@@ -250,13 +250,17 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** The known key nearest to `key`, if it is near enough to be what was meant: a part of it, or a few typos (one per three letters). */
+/**
+ * The known key nearest to `key`, if it is near enough to be what was meant: a
+ * part of it, or a few typos (one per three letters). A key longer than a name
+ * it holds is judged by its extra letters, so that topolgy is topology, not top.
+ */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
   const typed = key.toLowerCase();
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const lower = name.toLowerCase();
-    const distance = lower.includes(typed) || typed.includes(lower) ? 0.5 : editDistance(typed, lower);
+    const distance = lower.includes(typed) ? 0.5 : editDistance(typed, lower);
     if (!best || distance < best.distance) best = { name, distance };
   }
   return best && best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
@@ -402,6 +406,20 @@ export function integerText(text: unknown, fn: string, arg: string, min: number,
 /** A process id typed on the command line. */
 export function pidText(text: unknown, fn: string): number {
   return integerText(text, fn, 'pid', 1, PID_MAX_LIMIT - 1, 'a process id');
+}
+
+/** A process typed on the command line: a process id, or a word its command line holds (numastat -p's form). */
+export function processText(text: string, fn: string): { pid: number } | { name: string } {
+  return /^\d+$/.test(text) ? { pid: pidText(text, fn) } : { name: text };
+}
+
+/** A decimal number typed on the command line (2, 0.5, .5), from `min` to `max`. */
+export function numberText(text: unknown, fn: string, arg: string, min: number, max: number, what: string): number {
+  const expected = `${what} from ${min} to ${max}`;
+  if (typeof text !== 'string') throw invalidType(fn, arg, expected, text);
+  const value = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw invalidRange(fn, arg, expected, text);
+  return value;
 }
 
 /** An id list typed on the command line (at least one id, up to `max`), or `all`: which ids those are, the caller knows. */

@@ -171,7 +171,11 @@ export function numaStat(options?: NumaStatOptions): NumaStat {
   const fn = 'numaStat';
   const { pid, cgroup } = optionsArgument(options, fn, ['pid', 'cgroup']);
   const target = pid === undefined ? undefined : pidArgument(pid, fn, 'options.pid');
-  const withCgroup = booleanOption(cgroup, fn, 'cgroup');
+  return numaStatOf(fn, target, booleanOption(cgroup, fn, 'cgroup'));
+}
+
+/** numaStat() of a checked pid (or none), its errors naming `fn`: the CLI's commands read through it. */
+export function numaStatOf(fn: string, target: number | undefined, withCgroup = false): NumaStat {
   if (target !== undefined) requireLiveProcess(fn, target);
   const stat: NumaStat = { readAt: performance.now(), nodes: nodeCounters(fn), vmstat: vmCounters(fn) };
   if (target !== undefined) stat.process = processNumaStat(fn, target).stat;

@@ -7,42 +7,13 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { adviseOn, AWAY_MIN_SHARE, type Observation } from '../lib/advice';
+import { adviseOn, AWAY_MIN_SHARE } from '../lib/advice';
 import { type Finding, migrateProcess, placementAdvice, spawnOnNode, topology } from '../lib/index';
-import type { NumaNode } from '../lib/topology';
 import { childEnv, multiNodeOrSkip, numaBalancing, stopped, testCgroup } from './helpers';
+import { node, observation, thread } from './observations';
 
 const MiB = 2 ** 20;
 const DIST = path.join(__dirname, '..', 'dist', 'index.js');
-
-/** A node of a made-up machine: `cpus`, memory or not, distance 10 to itself and 21 (31 for a node of memory only) to the others. */
-function node(id: number, cpus: number[], hasMemory: boolean, count: number): NumaNode {
-  const distances: Record<number, number> = {};
-  for (let other = 0; other < count; other++) distances[other] = other === id ? 10 : cpus.length === 0 ? 31 : 21;
-  return { id, cpus, memTotal: hasMemory ? 512 * MiB : 0, memFree: 0, hasCpu: cpus.length > 0, hasMemory, distances, access: null };
-}
-
-const TWO_NODES = [node(0, [0, 1], true, 2), node(1, [2, 3], true, 2)];
-
-/** A thread that ran on `cpu`, may run on `allowed` and allocate on `mems`. */
-const thread = (tid: number, cpu: number, allowed = [0, 1, 2, 3], mems = [0, 1]) => ({ tid, cpu, ticks: 5, allowedCpus: allowed, memsAllowed: mems });
-
-function observation(fields: Partial<Observation>): Observation {
-  return {
-    pid: 1234,
-    nodes: TWO_NODES,
-    tiers: [],
-    bytesByNode: new Map([[0, 100 * MiB]]),
-    balancedBytesByNode: new Map(),
-    threads: [thread(1234, 0)],
-    faults: null,
-    vmstat: {},
-    numaBalancing: 1,
-    commandLine: ['node', 'server.js'],
-    cpusetMems: null,
-    ...fields,
-  };
-}
 
 const kinds = (findings: Finding[]) => findings.map((finding) => finding.kind);
 const bytes = (entries: [number, number][]) => new Map(entries.map(([id, mib]) => [id, mib * MiB]));

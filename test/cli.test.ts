@@ -151,13 +151,13 @@ t.test('numaplace --help, --version, unknown commands and options', async (t) =>
   if (checkedOnHost(t, 'argument handling')) return;
   const help = numaplace(['--help']);
   t.equal(help.code, 0);
-  for (const command of ['topology', 'status', 'migrate', 'run', 'bench']) {
+  for (const command of ['topology', 'status', 'advise', 'top', 'migrate', 'run', 'bench']) {
     t.match(help.stdout, new RegExp(`numaplace ${command}`));
     const own = numaplace([command, '--help']);
     t.equal(own.code, 0);
     t.match(own.stdout, new RegExp(`^numaplace ${command}`));
   }
-  for (const command of ['topology', 'status', 'migrate', 'run', 'bench']) {
+  for (const command of ['topology', 'status', 'advise', 'top', 'migrate', 'run', 'bench']) {
     const viaHelp = numaplace(['help', command]);
     t.equal(viaHelp.code, 0);
     t.equal(viaHelp.stdout, numaplace([command, '--help']).stdout, `numaplace help ${command}`);
@@ -167,12 +167,12 @@ t.test('numaplace --help, --version, unknown commands and options', async (t) =>
   t.equal(numaplace(['--version']).stdout.trim(), packageJson.version);
   const typo = numaplace(['topolgy']);
   t.equal(typo.code, 2);
-  t.match(typo.stderr, /^numaplace: unknown command topolgy \(did you mean topology\?\); it takes topology, status, migrate, run, show, bench, help, version\nSee numaplace --help\.\n$/);
+  t.match(typo.stderr, /^numaplace: unknown command topolgy \(did you mean topology\?\); it takes topology, status, advise, top, migrate, run, show, bench, help, version\nSee numaplace --help\.\n$/);
   const unknownOption = numaplace(['topology', '--from', '1', '--json']);
   t.equal(unknownOption.code, 2);
   t.match(JSON.parse(unknownOption.stdout), { error: { code: 'EUSAGE', message: /^numaplace topology: unknown option --from; it takes --json, --help$/ } });
   // Each command's help and checks come from its description: --json, --no-color only where it has them.
-  const takes: Record<string, string[]> = { topology: ['--json'], status: ['--json', '--no-color'], migrate: ['--from', '--to', '--json'], run: ['--membind'], bench: ['--size', '--runs', '--json'] };
+  const takes: Record<string, string[]> = { topology: ['--json'], status: ['--json', '--no-color'], advise: ['--json', '--no-color'], top: ['--interval', '--count', '--once', '--json', '--no-color'], migrate: ['--from', '--to', '--json'], run: ['--membind'], bench: ['--size', '--runs', '--json'] };
   for (const [command, options] of Object.entries(takes)) {
     const own = numaplace(['help', command]).stdout;
     for (const option of [...options, '--help']) t.match(own, new RegExp(`^  (-\\w, |    )${option}( <\\w+>)? `, 'm'), `${command} --help lists ${option}`);

@@ -61,6 +61,8 @@ export interface CommandSpec<O extends Options, R> {
   /** Indented by two spaces, as printed. */
   description: string;
   options: O;
+  /** --json prints a stream of objects, one a line: its error is one line too. */
+  jsonLines?: boolean;
   /** getopt's "+", as numactl has it: options end at the first operand, which starts a command line of its own. */
   optionsFirst?: boolean;
   /** The request from what was typed: a TypeError or RangeError is a usage error. */
@@ -170,14 +172,14 @@ function jsonTyped(args: readonly string[]): boolean {
   return (end < 0 ? args : args.slice(0, end)).includes('--json');
 }
 
-/** A failure as printed: the message once (no stack), the JSON error with --json; 2 for a usage error, 1 otherwise. */
-function failure(error: unknown, seeAlso: string, json: boolean): Output {
+/** A failure as printed: the message once (no stack), the JSON error with --json (indented by `indent`); 2 for a usage error, 1 otherwise. */
+function failure(error: unknown, seeAlso: string, json: boolean, indent = 2): Output {
   const usage = error instanceof UsageError;
   const message = error instanceof Error ? error.message : String(error);
   const line = message.startsWith('numaplace') ? message : `numaplace: ${message}`;
   const { code, syscall } = error instanceof NumaError ? error : { code: usage ? 'EUSAGE' : undefined, syscall: undefined };
   return {
-    text: json ? toJson({ error: { code, syscall, message } }) : '',
+    text: json ? toJson({ error: { code, syscall, message } }, indent) : '',
     error: usage ? `${line}\nSee ${seeAlso}.` : line,
     exitCode: usage ? 2 : 1,
   };
@@ -200,7 +202,7 @@ export function defineCommand<O extends Options, R>(spec: CommandSpec<O, R>): Co
         const request = usageChecked(() => spec.check(line.values as Values<O>, line.operands, fn));
         return await spec.run(request, { fn, commands });
       } catch (error) {
-        return failure(error, `numaplace help ${spec.name}`, 'json' in options && jsonTyped(args));
+        return failure(error, `numaplace help ${spec.name}`, 'json' in options && jsonTyped(args), spec.jsonLines ? 0 : 2);
       }
     },
   };

@@ -63,8 +63,8 @@ export function useColour(stream: NodeJS.WriteStream, disabled: boolean): boolea
   return !disabled && stream.isTTY === true && !process.env.NO_COLOR;
 }
 
-/** Maps (which JSON.stringify drops) as plain objects; bigints as strings. */
-export function toJson(value: unknown): string {
+/** Maps (which JSON.stringify drops) as plain objects; bigints as strings; `indent` 0 for one line. */
+export function toJson(value: unknown, indent = 2): string {
   return JSON.stringify(
     value,
     (_key, item: unknown) => {
@@ -72,6 +72,6 @@ export function toJson(value: unknown): string {
       if (typeof item === 'bigint') return `0x${item.toString(16)}`;
       return item;
     },
-    2,
+    indent,
   );
 }

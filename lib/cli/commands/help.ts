@@ -32,7 +32,7 @@ Usage: numaplace <command> [options] [arguments]
 
 ${commandList(commands)}
 
-Exit codes: 0 done, 1 failed or migrate left pages behind, 2 usage error; run
-exits with its command's status.`,
+Exit codes: 0 done, 1 failed or migrate left pages behind, 2 usage error,
+3 advise found something to change; run exits with its command's status.`,
   }),
 });

@@ -1,12 +1,11 @@
 // numaplace status: the kernel's allocation counters per node (numastat), or where
 // the memory of processes lives, by pid or by name (numastat -p).
-import { readdirSync, readFileSync } from 'node:fs';
-import { operandsText, pidText } from '../../checks';
-import { NumaError } from '../../errors';
-import { nodeCounters } from '../../numa-stat';
-import { type MappingKind, placementOf, type ProcessPlacement } from '../../process';
-import { defineCommand, JSON_OPTION, NO_COLOR_OPTION, UsageError } from '../command';
+import { operandsText, processText } from '../../checks';
+import { nodeCounters, type ProcessMemory } from '../../numa-stat';
+import { type MappingKind, placementOf } from '../../process';
+import { defineCommand, JSON_OPTION, NO_COLOR_OPTION } from '../command';
 import { formatBar, formatBytes, formatTable, type Segment, toJson, useColour } from '../format';
+import { pidsMatching, readEach } from '../processes';
 
 const BAR_WIDTH = 40;
 
@@ -19,15 +18,8 @@ const KINDS: { kind: MappingKind; letter: string; colour: number }[] = [
   { kind: 'other', letter: 'o', colour: 90 },
 ];
 
-function commandName(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid === 0 ? 'self' : pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
-}
-
-export function formatStatus(placement: ProcessPlacement, name: string, colour: boolean): string {
+/** A bar per node of a process's memory (a placement, or numaStat()'s process), split by kind of mapping. */
+export function formatStatus(placement: ProcessMemory, name: string, colour: boolean): string {
   const nodes = [...placement.bytesByNode.keys()].sort((a, b) => a - b);
   const total = [...placement.bytesByNode.values()].reduce((sum, bytes) => sum + bytes, 0);
   const largest = Math.max(0, ...placement.bytesByNode.values());
@@ -49,68 +41,18 @@ export function formatStatus(placement: ProcessPlacement, name: string, colour: 
   return lines.join('\n');
 }
 
-/** The parent of process `pid` (PPid in its status), or 0 when it has none or is gone. */
-function parentOf(pid: number): number {
-  try {
-    return Number(/^PPid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** This process and its ancestors: `npx numaplace status foo` runs under npm and a shell whose command lines hold "foo" too. */
-function ownLineage(): Set<number> {
-  const lineage = new Set<number>();
-  for (let pid = process.pid; pid > 0 && !lineage.has(pid); pid = parentOf(pid)) lineage.add(pid);
-  return lineage;
-}
-
-/** The processes with `pattern` in their command line, like numastat -p <pattern>, but this one and its ancestors. */
-function pidsMatching(pattern: string): number[] {
-  const pids: number[] = [];
-  const lineage = ownLineage();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || lineage.has(Number(entry))) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(pattern)) pids.push(Number(entry));
-    } catch {
-      // The process exited meanwhile.
-    }
-  }
-  return pids.sort((a, b) => a - b);
-}
-
-type Reading = { pid: number; command: string } & ({ placement: ProcessPlacement } | { error: NumaError });
-
-/**
- * Each process's placement. Of processes matched by name, one that has exited
- * since is left out and one that cannot be read (another user's) says so on
- * its own line; a process asked for by pid is the command's error.
- */
-function readings(fn: string, pids: number[], byName: boolean): Reading[] {
-  return pids.flatMap((pid): Reading[] => {
-    const command = commandName(pid);
-    try {
-      return [{ pid, command, placement: placementOf(fn, pid) }];
-    } catch (error) {
-      if (!byName || !(error instanceof NumaError)) throw error;
-      return error.code === 'ESRCH' ? [] : [{ pid, command, error }];
-    }
-  });
-}
-
 function processStatus(fn: string, pids: number[], byName: boolean, json: boolean, colour: boolean): string {
-  const read = readings(fn, pids, byName);
+  const read = readEach(pids, byName, (pid) => placementOf(fn, pid));
   if (json) {
     const reports = read.map((reading) => {
       if ('error' in reading) return { pid: reading.pid, command: reading.command, error: { code: reading.error.code, message: reading.error.message } };
-      const { mappings, ...totals } = reading.placement;
+      const { mappings, ...totals } = reading.value;
       return { ...totals, command: reading.command, mappings: mappings.length };
     });
     return toJson(reports.length === 1 && !byName ? reports[0] : reports);
   }
   return read
-    .map((reading) => ('error' in reading ? `pid ${reading.pid} (${reading.command}): ${reading.error.message}` : formatStatus(reading.placement, reading.command, colour)))
+    .map((reading) => ('error' in reading ? `pid ${reading.pid} (${reading.command}): ${reading.error.message}` : formatStatus(reading.value, reading.command, colour)))
     .join('\n\n');
 }
 
@@ -126,8 +68,6 @@ function systemStatus(fn: string, json: boolean): string {
   ]);
 }
 
-type Target = { pid: number } | { name: string } | undefined;
-
 export const statusCommand = defineCommand({
   name: 'status',
   summary: "allocation counters per node, or a process's memory (numastat)",
@@ -141,15 +81,13 @@ export const statusCommand = defineCommand({
   options: { ...JSON_OPTION, ...NO_COLOR_OPTION },
   check: (values, operands, fn) => {
     const [typed] = operandsText(operands, fn, 0, 1, 'one process id or command name, or none');
-    const target: Target = typed === undefined ? undefined : /^\d+$/.test(typed) ? { pid: pidText(typed, fn) } : { name: typed };
+    const target = typed === undefined ? undefined : processText(typed, fn);
     return { target, json: values.json === true, plain: values['no-color'] === true };
   },
   run: ({ target, json, plain }, { fn }) => {
     if (target === undefined) return { text: systemStatus(fn, json) };
     const colour = useColour(process.stdout, plain);
     if ('pid' in target) return { text: processStatus(fn, [target.pid], false, json, colour) };
-    const pids = pidsMatching(target.name);
-    if (pids.length === 0) throw new UsageError(`${fn}: no process but numaplace and its parents has ${JSON.stringify(target.name)} in its command line`);
-    return { text: processStatus(fn, pids, true, json, colour) };
+    return { text: processStatus(fn, pidsMatching(fn, target.name), true, json, colour) };
   },
 });
