@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { childEnv, multiNodeOrSkip } from './helpers';
+import { childEnv, collectGarbage, multiNodeOrSkip } from './helpers';
 
 const ROOT = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
 
@@ -43,6 +43,12 @@ t.test('every JavaScript block of the README is a whole ES module using the pack
 
 t.test('every JavaScript block of the README runs as written', async (t) => {
   if (!multiNodeOrSkip(t)) return;
+  // The blocks run with spawnSync, which holds the event loop: the memory of the tests before
+  // (run in this process in the guest) is collected and unmapped first, or a block binding
+  // memory to a node that memory fills finds no room (seen: the OOM killer, node 1 full).
+  await collectGarbage();
+  const free = readFileSync('/sys/devices/system/node/node1/meminfo', 'utf8').match(/MemFree:\s+(\d+)/)?.[1];
+  t.comment(`before the blocks: this process ${process.memoryUsage().rss >> 20} MiB resident, node 1 ${Number(free) >> 10} MiB free`);
   const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-readme-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'node_modules'));
