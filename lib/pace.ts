@@ -1,12 +1,12 @@
 // Pacing, for migrations a live service leaves running (the `maxCallMs` and
 // `bytesPerSecond` of migrateBuffer and migrateProcess). Each move_pages call
 // is sized from the calls before it, so that none takes longer than
-// maxCallMs: while it runs, the process's address space is locked for
-// reading (its threads cannot map or unmap memory, and a V8 heap grows by
-// mapping) and the pages in the call cannot be touched. Between calls the
-// migration pauses, so that its average rate stays under bytesPerSecond: a
-// timer for the Promise forms, while the event loop runs, a sleep for the
-// synchronous ones.
+// maxCallMs: a call holds a libuv pool thread (shared with fs, dns, crypto
+// and zlib) to its end, the pages it has queued stay off the kernel's LRU
+// lists until then, and an abort waits for it. Between calls the migration
+// pauses, so that its average rate, the memory bandwidth its copying takes
+// from the service, stays under bytesPerSecond: a timer for the Promise
+// forms, while the event loop runs, a sleep for the synchronous ones.
 import type { Body, Both } from './sync-async';
 
 /** How gently a migration moves: either or both. */
