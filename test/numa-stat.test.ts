@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { allocOnNode, migrateProcess, numaStat, numaStatDelta, type NumaStat } from '../lib/index';
-import { childEnv, memoryNodeIds, runAsNobody, stopped, testCgroup } from './helpers';
+import { allocOnNode, migrateBufferSync, migrateProcess, numaStat, numaStatDelta, type NumaStat, pageNodes } from '../lib/index';
+import { childEnv, memoryNodeIds, multiNodeOrSkip, runAsNobody, stopped, tally, testCgroup } from './helpers';
 
 const MANY = path.join(__dirname, 'fixtures', 'many-mappings.js');
 const PAGE = 4096;
@@ -117,6 +117,41 @@ t.test('numaStat({ pid }): a process of 10,000 mappings, per node and kind, and 
   const faults = referenceFaults(pid);
   if (faults === null) t.equal(stat.process!.faults, null, 'no faults where the kernel shows none');
   else t.same({ ...stat.process!.faults!, byNode: Object.fromEntries(stat.process!.faults!.byNode) }, faults, 'faults per node, local, total and pages migrated');
+});
+
+t.test('numaStat({ pid }): a process holding transparent huge pages, per node as its numa_maps says', async (t) => {
+  const node = memoryNodeIds()[0];
+  const script = `const { allocOnNode } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+const b = allocOnNode(16 * 2 ** 20, ${node}, { hugePages: true }).fill(1); console.log('ready'); setInterval(() => b[0]++, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  await once(child.stdout!, 'data');
+  await stopped(child);
+  const pid = child.pid!;
+  const stat = numaStat({ pid });
+  const reference = referenceMemory(readFileSync(`/proc/${pid}/numa_maps`, 'utf8'));
+  t.same(plain(stat.process!.bytesByNode), reference.byNode, 'bytes per node');
+  t.same(plain(stat.process!.bytesByKind.anon), reference.byKind.anon ?? {}, 'anonymous bytes per node');
+  t.ok((stat.process!.bytesByNode.get(node) ?? 0) >= 16 * 2 ** 20, `its 16 MiB on node ${node}`);
+  // numa_maps counts a transparent huge page as the 512 pages it maps; smaps says how much of it is huge.
+  const huge = 1024 * Number(/^AnonHugePages:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  if (huge === 0) t.comment('no transparent huge page was given (THP off, or none free): small pages counted');
+  else t.ok(huge >= 2 * 2 ** 20, `${huge >> 20} MiB of it in transparent huge pages`);
+});
+
+t.test('multi-node: a migration of N pages adds at least N to pgmigrate_success', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [from, to] = nodes;
+  const buffer = allocOnNode(8 * 2 ** 20, from, { hugePages: false }).fill(1);
+  const before = numaStat();
+  const report = migrateBufferSync(buffer, to, { countMoved: true });
+  const delta = numaStatDelta(before, numaStat());
+  t.equal(tally(pageNodes(buffer))[to], report.pages, `every page read back on node ${to}`);
+  t.equal(report.moved, report.pages, `${report.moved} pages moved`);
+  t.ok(delta.vmstat.pgmigrate_success! >= report.moved, `pgmigrate_success rose by ${delta.vmstat.pgmigrate_success}`);
 });
 
 /** The cgroup v2 directory of process `pid` and the file numaStat should read, found here from the kernel's files directly. */
