@@ -102,7 +102,7 @@ export function defaultConcurrency(viewBytes: number): number {
 }
 
 /** What the chunks done so far add up to: the native result's fields, `failed` over the whole span. */
-export type MigrationTotals = Omit<NativeMigrateResult, 'failed' | 'elsewhere' | 'pages' | 'callLog'> & {
+export type MigrationTotals = Omit<NativeMigrateResult, 'failed' | 'elsewhere' | 'pages' | 'callNs'> & {
   /** The pages elsewhere after the move, by final status: their indexes in the span, ascending. */
   failed: Map<number, number[]>;
   /** The same pages by the node they are on (those on one). */
@@ -271,13 +271,15 @@ export function* runPaced(
     const first = assembly.done;
     const result = yield* move(chunkAt(view, span, first, windowPages(span, first, window)), moves);
     checkMemory(options);
-    const chunk = chunkAt(view, span, first, result.pages ?? 0);
+    // A paced call handles one page at least (the addon's contract): no step can repeat itself.
+    if (!result.pages) throw new Error(`numaplace internal error: a paced move_pages call handled no page of ${span.pages - first}`);
+    const chunk = chunkAt(view, span, first, result.pages);
     assembly.add(chunk, result);
     done.push(chunk);
     options.onProgress?.({ pages: assembly.pages, done: assembly.done });
     const failed = Object.values(result.failed).reduce((sum, pages) => sum + pages.length, 0);
     const moved = result.moved ?? 0;
-    return { more: assembly.done < span.pages, handled: chunk.pages, moved, tried: moved + failed, callLog: result.callLog ?? new Float64Array() };
+    return { more: assembly.done < span.pages, handled: chunk.pages, moved, tried: moved + failed, callNs: result.callNs ?? new Float64Array() };
   }, span.pages > 0);
   if (options.signal?.aborted && assembly.done < assembly.pages) throw new Aborted(assembly, options.signal.reason);
 }

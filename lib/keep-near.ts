@@ -99,7 +99,9 @@ export class KeepNear extends EventEmitter {
   private readonly minPages: number;
   private readonly budget: BudgetFields | undefined;
   private readonly signal: AbortSignal | undefined;
-  // Ends a correction under way when the handle stops (migrateBuffer stops between calls).
+  // Whether the handle lets the process exit: its timer, and the pauses of a correction with bytesPerSecond.
+  private readonly unref: boolean;
+  // Ends a correction under way when the handle stops (migrateBuffer stops between chunks, or calls when paced).
   private readonly halt = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<Correction | null> | undefined;
@@ -115,6 +117,7 @@ export class KeepNear extends EventEmitter {
     this.minPages = options.minPages;
     this.budget = options.budget;
     this.signal = options.signal;
+    this.unref = options.unref;
     if (this.signal?.aborted) {
       this.stopNow();
       return;
@@ -122,7 +125,7 @@ export class KeepNear extends EventEmitter {
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (options.intervalMs !== undefined) {
       this.timer = setInterval(() => this.tick(), options.intervalMs);
-      if (options.unref) this.timer.unref();
+      if (this.unref) this.timer.unref();
     }
   }
 
@@ -148,12 +151,12 @@ export class KeepNear extends EventEmitter {
    * once. A check that fails rejects and stops the handle.
    */
   check(): Promise<Correction | null> {
-    if (this.running) return this.running;
     try {
       runningHandle(this.stopped, FN, 'check()');
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.running) return this.running;
     const running = this.correct().catch((error: Error) => {
       this.error = error;
       this.stopNow();
@@ -168,8 +171,9 @@ export class KeepNear extends EventEmitter {
   }
 
   /**
-   * Stops the handle: no more checks, and a correction under way ends after its current
-   * move_pages call. Resolves once no check runs. Calling it again does nothing more.
+   * Stops the handle: no more checks, and a correction under way ends after the native
+   * calls already running (one chunk per lane; with a budget, one call). Resolves once no
+   * check runs. Calling it again does nothing more.
    */
   async stop(): Promise<void> {
     this.stopNow();
@@ -208,7 +212,7 @@ export class KeepNear extends EventEmitter {
     let report: MigrationReport;
     let complete = true;
     try {
-      report = await migrateBufferFor(FN, view, this.node, { countMoved: true, signal: this.halt.signal, ...this.budget });
+      report = await migrateBufferFor(FN, view, this.node, { countMoved: true, signal: this.halt.signal, ...this.budget }, { unrefPauses: this.unref });
     } catch (error) {
       // Only stop() aborts it: what was moved before is a correction all the same.
       if (!(error instanceof MigrationAbortedError)) throw error;

@@ -351,7 +351,7 @@ function runOptions(request: Request): RunOptions {
 }
 
 /** migrateBuffer() and migrateBufferSync(): the one body of both. */
-function* migration(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined, parallel: boolean): Body<MigrationReport> {
+function* migration(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined, parallel: boolean, unrefPauses = false): Body<MigrationReport> {
   const request = migrationRequest(fn, view, node, options, parallel);
   const started = process.hrtime.bigint();
   const context = `for a view of ${request.byteLength} bytes`;
@@ -360,7 +360,7 @@ function* migration(fn: string, view: MemoryView, node: number, options: Paralle
       sync: () => native.migrate(chunk.view, request.node, options),
       async: () => native.migrateAsync(chunk.view, request.node, options),
     });
-  if (request.budget) return yield* pacedMigration(request, started, move);
+  if (request.budget) return yield* pacedMigration(request, started, move, unrefPauses);
   const assembly = Assembly.forChunks(request.chunks, request.options.status === true);
   try {
     yield* runChunks(request.chunks, assembly, move, runOptions(request));
@@ -375,10 +375,11 @@ function* pacedMigration(
   request: Request,
   started: bigint,
   move: (chunk: Chunk, options: NativeMoveOptions) => Body<NativeMigrateResult>,
+  unrefPauses: boolean,
 ): Body<MigrationReport> {
   const pages = callNative(request.fn, `for a view of ${request.byteLength} bytes`, () => native.spanOf(request.view).pages);
   const assembly = new Assembly(pages, request.options.status === true);
-  const pace = new Pace(request.budget!, native.pageSize, MAX_DEFAULT_CHUNK_PAGES);
+  const pace = new Pace(request.budget!, native.pageSize, MAX_DEFAULT_CHUNK_PAGES, unrefPauses);
   const call = (chunk: Chunk, moves: number) => move(chunk, { ...request.options, maxMoves: moves });
   try {
     yield* runPaced(request.view, assembly, call, runOptions(request), pace, request.chunks);
@@ -412,8 +413,14 @@ export function migrateBuffer<O extends ParallelMigrateOptions = ParallelMigrate
 }
 
 /** migrateBuffer() with its errors naming the public function `fn` that asked (keepNear's corrections). */
-export function migrateBufferFor(fn: string, view: MemoryView, node: number, options: ParallelMigrateOptions | undefined): Promise<MigrationReport> {
-  return runAsync(migration(fn, view, node, options, true));
+export function migrateBufferFor(
+  fn: string,
+  view: MemoryView,
+  node: number,
+  options: ParallelMigrateOptions | undefined,
+  { unrefPauses = false } = {},
+): Promise<MigrationReport> {
+  return runAsync(migration(fn, view, node, options, true, unrefPauses));
 }
 
 /**

@@ -37,8 +37,8 @@ export interface PacedStep {
   moved: number;
   /** Pages it tried to move: those moved and those that would not. */
   tried: number;
-  /** [pages, ns] of each move_pages call. */
-  callLog: Float64Array;
+  /** Each move_pages call's time in nanoseconds. */
+  callNs: Float64Array;
 }
 
 // The first call moves this few pages: its time, and each call's after it,
@@ -70,11 +70,13 @@ export class Pace {
    * @param budget - The caller's, checked.
    * @param pageSize - Bytes per page, for the rate.
    * @param maxPages - The most pages one call takes (the addon's CHUNK_PAGES).
+   * @param unrefPauses - Whether a pause's timer lets the process exit (keepNear's corrections: a handle must not keep a service alive).
    */
   constructor(
     private readonly budget: Budget,
     private readonly pageSize: number,
     private readonly maxPages: number,
+    readonly unrefPauses = false,
   ) {
     this.moves = budget.maxCallMs === undefined ? maxPages : FIRST_MOVES;
   }
@@ -90,8 +92,7 @@ export class Pace {
   /** Takes in what a call did and sizes the next from its time. */
   record(step: PacedStep): void {
     let longest = 0;
-    for (let i = 1; i < step.callLog.length; i += 2) {
-      const ns = step.callLog[i];
+    for (const ns of step.callNs) {
       this.callNs.push(ns);
       this.totalCallNs += ns;
       longest = Math.max(longest, ns);
@@ -136,9 +137,10 @@ export class Pace {
 
 /**
  * A pause of `ms` milliseconds: a timer for the Promise form, which an abort
- * of `signal` ends at once; a sleep of the calling thread for the synchronous form.
+ * of `signal` ends at once (`unref`: one that does not keep the process
+ * alive); a sleep of the calling thread for the synchronous form.
  */
-export function pause(ms: number, signal?: AbortSignal): Both<void> {
+export function pause(ms: number, signal?: AbortSignal, unref = false): Both<void> {
   return {
     sync: () => {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -151,6 +153,7 @@ export function pause(ms: number, signal?: AbortSignal): Both<void> {
           resolve();
         };
         const timer = setTimeout(done, ms);
+        if (unref) timer.unref();
         signal?.addEventListener('abort', done, { once: true });
       }),
   };
@@ -181,7 +184,7 @@ export function* pacedSteps(
     // Until the time is due: a timer may end a little early by the clock the rate is measured on.
     for (let wait = pace.pauseMs(); wait > 0 && !aborted(); wait = pace.pauseMs()) {
       const began = process.hrtime.bigint();
-      yield pause(wait, signal);
+      yield pause(wait, signal, pace.unrefPauses);
       pace.paused(Number(process.hrtime.bigint() - began));
     }
   }

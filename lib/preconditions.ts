@@ -62,6 +62,19 @@ export function requireMemoryNodes(fn: string, nodes: Iterable<number>, { inCpus
   }
 }
 
+/**
+ * Each node is in the cpuset of process `pid`, whose pages move_pages is to
+ * put there: the kernel refuses the whole call otherwise (EACCES).
+ */
+export function requireInCpusetOf(fn: string, pid: number, nodes: Iterable<number>): void {
+  const allowed = allowedMemoryNodes(fn, pid);
+  for (const node of new Set(nodes)) {
+    if (!allowed.includes(node)) {
+      throw conditionError(fn, 'EACCES', `node ${node} is outside the cpuset of process ${pid}`, `it may use nodes ${list(allowed)} (Mems_allowed_list in /proc/${pid}/status)`);
+    }
+  }
+}
+
 /** Node `id` as topology() describes it, online: ENODEV otherwise. */
 export function onlineNode(fn: string, id: number, nodes: NumaNode[] = numaNodes(fn)): NumaNode {
   const node = nodes.find((candidate) => candidate.id === id);

@@ -6,7 +6,7 @@ import { MAX_DEFAULT_CHUNK_PAGES, windowPages } from './engine';
 import { conditionError, nativeCall } from './errors';
 import { failureCode } from './migrate';
 import { Pace, type PacedFigures, pacedSteps } from './pace';
-import { requireLiveProcess, requireMemoryNodes, requireOnline } from './preconditions';
+import { requireInCpusetOf, requireLiveProcess, requireMemoryNodes, requireOnline } from './preconditions';
 import { type Body, runAsync, runSync } from './sync-async';
 import { type MappingKind, type MappingPlacement, memoryOfMappings, parseNumaMaps } from './numa-maps';
 import { memoryNodes, readKernelFile } from './topology';
@@ -99,6 +99,8 @@ function processMigration(fn: string, pid: unknown, fromNodes: unknown, toNodes:
   // Another process's cpuset is its own; this process's pages (pid 0) must stay in its own.
   requireMemoryNodes(fn, to, { inCpuset: target === 0 });
   requireLiveProcess(fn, target);
+  // migrate_pages keeps to the target's cpuset by itself; move_pages (a budget) refuses a node outside it.
+  if (budget && target !== 0) requireInCpusetOf(fn, target, to);
   return { fn, pid: target, from, to, budget };
 }
 
@@ -203,7 +205,7 @@ function* gentleProcessMigration(request: ProcessRequest, budget: BudgetFields):
     const failed = totals.add(result);
     at.page += result.pages;
     if (at.page >= pages) Object.assign(at, { range: at.range + 1, page: 0 });
-    return { more: at.range < ranges.length, handled: result.pages * scale, moved: result.moved * scale, tried: (result.moved + failed) * scale, callLog: result.callLog };
+    return { more: at.range < ranges.length, handled: result.pages * scale, moved: result.moved * scale, tried: (result.moved + failed) * scale, callNs: result.callNs };
   }, ranges.length > 0);
   const elapsedNs = Number(process.hrtime.bigint() - started);
   const figures = pace.figures(elapsedNs);

@@ -153,14 +153,14 @@ export function statusList(fn: string, file: string, text: string, field: string
   }
 }
 
-function processStatusList(fn: string, field: string, limit: number): number[] {
-  const file = '/proc/self/status';
+function processStatusList(fn: string, field: string, limit: number, pid: number | 'self' = 'self'): number[] {
+  const file = `/proc/${pid}/status`;
   return statusList(fn, file, readKernelFile(fn, file), field, limit);
 }
 
-/** The nodes this process's cpuset lets it allocate on (Mems_allowed_list). */
-export function allowedMemoryNodes(fn = 'topology'): number[] {
-  return processStatusList(fn, 'Mems_allowed_list', MAX_NODES);
+/** The nodes the cpuset of this process (or of process `pid`) lets it allocate on (Mems_allowed_list). */
+export function allowedMemoryNodes(fn = 'topology', pid: number | 'self' = 'self'): number[] {
+  return processStatusList(fn, 'Mems_allowed_list', MAX_NODES, pid);
 }
 
 /** The CPUs this process may run on (Cpus_allowed_list). */

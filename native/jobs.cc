@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <string>
 
 namespace glue {
@@ -23,13 +24,10 @@ Napi::Object page_counts(Napi::Env env, const std::map<int32_t, size_t>& pages_b
   return object;
 }
 
-Napi::Float64Array call_log(Napi::Env env, const std::vector<numa::TimedCall>& calls) {
-  Napi::Float64Array log = Napi::Float64Array::New(env, 2 * calls.size());
-  for (size_t i = 0; i < calls.size(); i++) {
-    log[2 * i] = double(calls[i].pages);
-    log[2 * i + 1] = double(calls[i].ns);
-  }
-  return log;
+Napi::Float64Array call_times(Napi::Env env, const std::vector<uint64_t>& call_ns) {
+  Napi::Float64Array times = Napi::Float64Array::New(env, call_ns.size());
+  std::copy(call_ns.begin(), call_ns.end(), times.Data());
+  return times;
 }
 
 }  // namespace glue

@@ -22,8 +22,6 @@
 #include <utility>
 #include <vector>
 
-#include "numa/span.h"
-
 namespace glue {
 
 Napi::Error system_error(Napi::Env env, int negative_errno, const char* syscall);
@@ -31,8 +29,8 @@ Napi::Error system_error(Napi::Env env, int negative_errno, const char* syscall)
 // Page counts by a number (a node, a status) as an object { number: pages }.
 Napi::Object page_counts(Napi::Env env, const std::map<int32_t, size_t>& pages_by);
 
-// The move_pages calls of a paced move as [pages, ns, pages, ns, …].
-Napi::Float64Array call_log(Napi::Env env, const std::vector<numa::TimedCall>& calls);
+// The time of each move_pages call of a paced move, in ns.
+Napi::Float64Array call_times(Napi::Env env, const std::vector<uint64_t>& call_ns);
 
 template <typename Job>
 Napi::Value run_inline(Napi::Env env, Job job) {

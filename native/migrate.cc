@@ -5,10 +5,10 @@
 // prefault?, countMoved?, status?, retries?, retryDelayMs?, maxMoves? }.
 // Result: { onNode, moved?, notPresent, failed: { status: Int32Array of page
 // indexes }, elsewhere?: { node: pages }, hidden, hugePages, calls,
-// elapsedNs, status?, pages?, callLog? } (moved with countMoved; status when
+// elapsedNs, status?, pages?, callNs? } (moved with countMoved; status when
 // wanted, always for per-page targets; elsewhere when pages are on other nodes;
-// pages handled and callLog, [pages, ns] of each move_pages call, when paced
-// by maxMoves); a page counts as on its node when it is on its target.
+// pages handled and callNs, the time of each move_pages call, when paced by
+// maxMoves); a page counts as on its node when it is on its target.
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -71,7 +71,7 @@ class MigrationJob {
     if (!outcome_.stats.elsewhere.empty()) result.Set("elsewhere", page_counts(env, outcome_.stats.elsewhere));
     if (request_.options.max_moves) {
       result.Set("pages", number(outcome_.pages));
-      result.Set("callLog", call_log(env, outcome_.timed));
+      result.Set("callNs", call_times(env, outcome_.call_ns));
     }
     return result;
   }

@@ -5,8 +5,8 @@
 // moveProcessRangeAsync(...) -> Promise, a range of its pages moved by
 // move_pages (nodeTargets: an Int32Array by node id, -1 for pages that stay;
 // options: { moveAll?, maxMoves? }). Result: { pages, moved, hidden, failed:
-// { status: pages }, elsewhere: { node: pages }, callLog } (callLog: [pages,
-// ns] of the move_pages call).
+// { status: pages }, elsewhere: { node: pages }, callNs } (callNs: the time of
+// the move_pages call, in ns).
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
@@ -15,7 +15,6 @@
 
 namespace glue {
 namespace {
-
 
 class ProcessMigrationJob {
  public:
@@ -66,7 +65,7 @@ class ProcessRangeJob {
     result.Set("hidden", number(outcome_.hidden));
     result.Set("failed", page_counts(env, outcome_.failed));
     result.Set("elsewhere", page_counts(env, outcome_.elsewhere));
-    result.Set("callLog", call_log(env, outcome_.timed));
+    result.Set("callNs", call_times(env, outcome_.call_ns));
     return result;
   }
 

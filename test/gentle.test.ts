@@ -1,6 +1,9 @@
 // Gentle moves (maxCallMs, bytesPerSecond) and what a migration says of the
 // pages it could not put on its target (elsewhere): each read back from the kernel.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
 import { native } from '../lib/binding';
@@ -17,22 +20,11 @@ import {
   spawnOnNode,
   topology,
 } from '../lib/index';
-import { checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, stopped, tally } from './helpers';
+import { awayFrom, checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, stopped, tally, testCgroup } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
 const HUGE_PAGE_PAGES = Math.max(1, native.hugePageSize / PAGE);
-
-/** The pages of `status` on each node but `target`, as a report's `elsewhere` gives them. */
-function elsewhereOf(status: Int32Array, target: number): Map<number, number> {
-  const counts = tally(status);
-  return new Map(
-    Object.entries(counts)
-      .map(([node, pages]) => [Number(node), pages] as [number, number])
-      .filter(([node]) => node >= 0 && node !== target)
-      .sort((a, b) => a[0] - b[0]),
-  );
-}
 
 t.test('the budget options are checked before any system call', async (t) => {
   const buffer = filledBuffer(64 * PAGE);
@@ -206,7 +198,7 @@ t.test('a node too full for the move: the pages left elsewhere are counted by no
     const where = pageNodes(buffer);
     const name = paced ? 'paced' : 'unpaced';
     t.equal(report.onNode, tally(where)[target] ?? 0, `${name}: ${report.onNode} pages on node ${target}, as read back`);
-    t.same(report.elsewhere, elsewhereOf(where, target), `${name}: the pages elsewhere by node, as read back: ${JSON.stringify([...report.elsewhere])}`);
+    t.same(report.elsewhere, awayFrom(where, target), `${name}: the pages elsewhere by node, as read back: ${JSON.stringify([...report.elsewhere])}`);
     t.ok((report.elsewhere.get(source) ?? 0) > 0, `${name}: some pages found no room`);
     t.equal(report.moved, report.onNode, `${name}: moved counts only pages now on node ${target} (none was there before)`);
     t.equal(report.onNode + [...report.elsewhere.values()].reduce((a, b) => a + b, 0), report.pages, `${name}: every page on a node`);
@@ -283,4 +275,23 @@ t.test('migrateProcess: the budget options are checked before any system call; w
   t.same(migrateProcessSync(0, [node], [node]), { notMoved: 0 }, 'unbudgeted: migrate_pages, { notMoved }');
   const report = migrateProcessSync(0, [node], [node], { maxCallMs: 5 });
   t.same([report.moved, report.calls, report.notMoved], [0, 0, 0], 'a node to itself: nothing to move, no move_pages call');
+});
+
+t.test('in a guest: migrateProcess gently to a node outside the process\'s cpuset is EACCES naming it, before any call', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  if (!process.env.NUMAPLACE_VM_TOPOLOGY) return void t.plan(0, 'mounts a cgroup of its own: in the guests only');
+  const [inside, outside] = nodes;
+  const cgroup = testCgroup(t, ['cpuset']);
+  writeFileSync(path.join(cgroup.directory, 'cpuset.mems'), String(inside));
+  const child = spawn(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000);"], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  cgroup.enter(child);
+  await once(child.stdout!, 'data');
+  const before = anonymousPages(child.pid!);
+  await t.rejects(migrateProcess(child.pid!, [inside], [outside], { maxCallMs: 5 }), {
+    name: 'NumaError',
+    code: 'EACCES',
+    message: new RegExp(`^migrateProcess: node ${outside} is outside the cpuset of process ${child.pid}`),
+  });
+  t.same(anonymousPages(child.pid!), before, 'nothing moved');
 });

@@ -102,6 +102,16 @@ export function tally(status: Int32Array): Record<number, number> {
   return counts;
 }
 
+/** The pages of `status` on each node but `node`, by node in ascending order: what a report's `elsewhere` should say. */
+export function awayFrom(status: Int32Array, node: number): Map<number, number> {
+  return new Map(
+    Object.entries(tally(status))
+      .map(([id, pages]): [number, number] => [Number(id), pages])
+      .filter(([id]) => id >= 0 && id !== node)
+      .sort((a, b) => a[0] - b[0]),
+  );
+}
+
 /**
  * The memory nodes for a test that needs two or more. Elsewhere the test is
  * skipped with a visible reason; in the QEMU guest (NUMAPLACE_REQUIRE_MULTINODE=1)

@@ -17,7 +17,7 @@ import {
   startWorkerOnNode,
   topology,
 } from '../lib/index';
-import { absentNode, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
+import { absentNode, awayFrom, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const WORKER = path.join(__dirname, 'fixtures', 'report-placement.js');
@@ -30,16 +30,6 @@ function bufferOn(node: number, pages: number): Buffer {
 /** Timers keeping the event loop alive. */
 function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-}
-
-/** The pages of `status` on each node but `node`, by node. */
-function awayFrom(status: Int32Array, node: number): Map<number, number> {
-  return new Map(
-    Object.entries(tally(status))
-      .map(([id, pages]): [number, number] => [Number(id), pages])
-      .filter(([id]) => id >= 0 && id !== node)
-      .sort((a, b) => a[0] - b[0]),
-  );
 }
 
 /** The handle, stopped when test `t` ends however it ends. */

@@ -21,7 +21,7 @@ export interface NativeMoveOptions {
   /**
    * Paced (default 0: not): query the span, then move at most this many pages that are elsewhere,
    * from its first page on (at most CHUNK_PAGES), timing every move_pages call; the result says
-   * how many pages of the span were handled (`pages`) and each call's pages and time (`callLog`).
+   * how many pages of the span were handled (`pages`) and each call's time (`callNs`).
    */
   maxMoves?: number;
 }
@@ -48,8 +48,8 @@ export interface NativeMigrateResult {
   status?: Int32Array;
   /** Paced (maxMoves): the pages of the span handled, from its first; the counts and status cover these only. */
   pages?: number;
-  /** Paced (maxMoves): each move_pages call's pages offered and nanoseconds, [pages, ns, pages, ns, …]. */
-  callLog?: Float64Array;
+  /** Paced (maxMoves): each move_pages call's time in nanoseconds. */
+  callNs?: Float64Array;
 }
 
 /** What moveProcessRange() did with a range of a process's pages. */
@@ -64,8 +64,8 @@ export interface NativeRangeResult {
   failed: Record<string, number>;
   /** The same pages by the node they are on, read back. */
   elsewhere: Record<string, number>;
-  /** [pages, ns] of the move_pages call; empty when no page had to move. */
-  callLog: Float64Array;
+  /** The move_pages call's time in nanoseconds; empty when no page had to move. */
+  callNs: Float64Array;
 }
 
 /** Errors from failed system calls carry these fields (and no message worth parsing). */

@@ -13,12 +13,11 @@
 namespace numa {
 namespace {
 
-// Marks statuses the kernel did not store. It moves pages in batches (runs
-// of pages queued for one node, ended by a page it answers at once, a page
-// for another node, or the end); when pages of a batch fail to migrate it
-// returns their count without storing the batch's statuses (kUnset: tried),
-// and stops there, before the pages after the batch (kUntried: never tried).
-constexpr int32_t kUnset = INT32_MIN;
+// The kernel moves pages in batches (runs of pages queued for one node, ended
+// by a page it answers at once, a page for another node, or the end); when
+// pages of a batch fail to migrate it returns their count without storing
+// the batch's statuses (kUnset: tried), and stops there, before the pages
+// after the batch (kUntried: never tried).
 constexpr int32_t kUntried = INT32_MIN + 1;
 
 // After a call that left pages unmigrated: the pages after the batch that
@@ -53,8 +52,7 @@ struct ChunkMove {
   PageRuns huge_runs;                // mapped by huge pages when the first attempt began
   std::vector<uint32_t> groups;      // see group_pages
   std::vector<uint32_t> whole_huge_pages;  // first pages of the groups still whole after it
-  size_t offered = 0;                // pages the last attempt offered the kernel
-  std::vector<TimedCall>* timed = nullptr;  // every call's pages and time, when paced
+  std::vector<uint64_t>* call_ns = nullptr;  // every call's time, when paced
   std::vector<uint8_t> held;         // pages the kernel tried and could not move (see classify)
   bool offer_held = true;            // whether the next attempt offers the held pages too
   unsigned untried_turns = 0;        // attempts left for pages the kernel never tried
@@ -125,7 +123,6 @@ long move_left_behind(ChunkMove& move) {
     to_move[k] = move.addresses[pages[k]];
     targets[k] = move.nodes[pages[k]];
   }
-  move.offered = n;
   long rc = kernel_move(n, to_move, targets, move.flags, moved);
   if (rc < 0) return rc;
   for (size_t k = 0; k < n; k++) move.status[pages[k]] = moved[k];
@@ -163,8 +160,7 @@ int attempt(ChunkMove& move, bool first) {
   // A huge page is given by one address only where it holds two pages of the
   // chunk or more: for a 1-page chunk the scan could only cost a system call.
   if (first && move.one_target && move.chunk.count > 1) find_huge_runs(move.chunk, move.huge_runs);
-  move.offered = move.chunk.count;
-  uint64_t began = move.timed ? monotonic_ns() : 0;
+  uint64_t began = move.call_ns ? monotonic_ns() : 0;
   long rc;
   if (!first) {
     rc = move_left_behind(move);
@@ -175,7 +171,7 @@ int attempt(ChunkMove& move, bool first) {
     rc = move_groups(move);
   }
   if (move.stats) move.stats->calls++;
-  if (move.timed) move.timed->push_back({move.offered, monotonic_ns() - began});
+  if (move.call_ns) move.call_ns->push_back(monotonic_ns() - began);
   if (rc < 0) {
     // The target node ran out of memory: the kernel stops the batch without
     // statuses. Pages found elsewhere afterwards are reported as ENOMEM.
@@ -378,7 +374,7 @@ int move_to_nodes(PageSpan span, const int32_t* targets, int node, const MoveOpt
   move.flags = options.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
   move.retry_delay_ms = options.retry_delay_ms;
   move.stats = &outcome.stats;
-  move.timed = options.max_moves ? &outcome.timed : nullptr;
+  move.call_ns = options.max_moves ? &outcome.call_ns : nullptr;
   for (size_t first = 0; first < span.count; first += kChunkPages) {
     move.chunk = chunk_of(span, first);
     const size_t count = move.chunk.count;

@@ -57,7 +57,6 @@ struct MoveStats : QueryStats {
   std::map<int32_t, size_t> elsewhere;
 };
 
-
 struct MigrationOutcome {
   int error = 0;                  // 0 or a negative errno
   const char* syscall = nullptr;  // the call that failed
@@ -65,7 +64,7 @@ struct MigrationOutcome {
   MoveStats stats;  // over the queries before and after the move
   MigrationCounts counts;
   size_t pages = 0;               // of the span, handled (fewer than asked when paced)
-  std::vector<TimedCall> timed;   // every move_pages call, when paced
+  std::vector<uint64_t> call_ns;  // every move_pages call's time, when paced
 };
 
 // after[i]: where page i is after the move (read back from the kernel), or a

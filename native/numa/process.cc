@@ -14,9 +14,6 @@
 namespace numa {
 namespace {
 
-// Marks statuses the kernel did not store (it stops a batch that fails without storing them).
-constexpr int32_t kUnset = INT32_MIN;
-
 // move_pages on process `pid` (0: this one), a query when `nodes` is null.
 // The number of pages not moved, or a negative errno.
 long move_pages_of(int pid, size_t count, void** addresses, const int32_t* nodes, int32_t* status, int flags) {
@@ -44,10 +41,10 @@ void fault_in(int pid, const std::vector<void*>& pages) {
 
 // The range's pages the query called absent that are present and the
 // process's own in its pagemap: NUMA balancing hid them. Faulted back in and
-// queried again; those still hidden are counted. Only small pages: NUMA
-// balancing does not scan hugetlb memory. A pagemap that cannot be read
-// (no ptrace access) leaves them as the query said.
-int show_hidden(const ProcessRange& range, std::vector<void*>& addresses, std::vector<int32_t>& status, size_t& hidden) {
+// queried again; the indexes of those still hidden go to `hidden`. Only small
+// pages: NUMA balancing does not scan hugetlb memory. A pagemap that cannot
+// be read (no ptrace access) leaves them as the query said.
+int show_hidden(const ProcessRange& range, std::vector<void*>& addresses, std::vector<int32_t>& status, std::vector<size_t>& hidden) {
   if (range.page_bytes != page_size() || std::none_of(status.begin(), status.end(), kernel_says_absent)) return 0;
   std::vector<uint64_t> entries(range.count);
   if (read_process_pagemap(range.pid, range.start, range.count, entries.data()) != 0) return 0;
@@ -64,7 +61,7 @@ int show_hidden(const ProcessRange& range, std::vector<void*>& addresses, std::v
   if (long rc = move_pages_of(range.pid, pages.size(), pages.data(), nullptr, now.data(), 0); rc < 0) return int(rc);
   for (size_t k = 0; k < found.size(); k++) {
     status[found[k]] = now[k];
-    hidden += kernel_says_absent(now[k]);
+    if (kernel_says_absent(now[k])) hidden.push_back(found[k]);
   }
   return 0;
 }
@@ -158,20 +155,27 @@ ProcessRangeOutcome move_process_range(const ProcessRange& range) try {
   for (size_t i = 0; i < range.count; i++) addresses[i] = reinterpret_cast<void*>(range.start + i * range.page_bytes);
   std::vector<int32_t> status(range.count);
   if (long rc = move_pages_of(range.pid, range.count, addresses.data(), nullptr, status.data(), 0); rc < 0) return fail(rc);
-  if (int err = show_hidden(range, addresses, status, outcome.hidden)) return fail(err);
+  std::vector<size_t> hidden;
+  if (int err = show_hidden(range, addresses, status, hidden)) return fail(err);
+  // Those of the pages this call handles: the next call asks about the rest again.
+  auto count_hidden = [&] { outcome.hidden = size_t(std::count_if(hidden.begin(), hidden.end(), [&](size_t i) { return i < outcome.pages; })); };
   std::vector<void*> pages;
   std::vector<int32_t> targets;
   outcome.pages = plan_moves(range, addresses, status, pages, targets);
-  if (pages.empty()) return outcome;
+  if (pages.empty()) {
+    count_hidden();
+    return outcome;
+  }
   std::vector<int32_t> kernel(pages.size(), kUnset);
   const uint64_t began = monotonic_ns();
   long rc = move_pages_of(range.pid, pages.size(), pages.data(), targets.data(), kernel.data(), range.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
-  outcome.timed.push_back({pages.size(), monotonic_ns() - began});
+  outcome.call_ns.push_back(monotonic_ns() - began);
   // The target ran out of memory: the kernel stops the batch without statuses.
   if (rc == -ENOMEM) std::fill(kernel.begin(), kernel.end(), -ENOMEM);
   if (rc < 0 && rc != -ENOMEM) return fail(rc);
   if (int err = count_outcome(range.pid, pages, targets, kernel, outcome)) return fail(err);
   moved_along(range, addresses, status, outcome);
+  count_hidden();
   return outcome;
 } catch (const std::bad_alloc&) {
   ProcessRangeOutcome outcome;

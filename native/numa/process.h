@@ -32,15 +32,16 @@ struct ProcessRangeOutcome {
   const char* syscall = nullptr;  // the call that failed
   size_t pages = 0;               // of the range, handled from its start
   size_t moved = 0;               // pages now on their target
-  // Present pages NUMA balancing hid from the kernel's query that could not be
-  // faulted back in (the reading needs ptrace access): left where they are.
+  // Present pages of those handled that NUMA balancing hid from the kernel's
+  // query and that could not be faulted back in (the reading needs ptrace
+  // access): left where they are, whatever node they are on.
   size_t hidden = 0;
   // The pages that were to move and are not on their target afterwards, by the
   // kernel's status (a negative errno, or the node it left them on), and by the
   // node they are on (read back).
   std::map<int32_t, size_t> failed;
   std::map<int32_t, size_t> elsewhere;
-  std::vector<TimedCall> timed;  // the move_pages call
+  std::vector<uint64_t> call_ns;  // the move_pages call's time
 };
 
 // Moves the range's pages that are on a node with a target (move_pages on

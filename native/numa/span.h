@@ -34,11 +34,10 @@ constexpr int32_t kNotPresent = -2;  // -ENOENT
 // Below -4095, so never a kernel errno.
 constexpr int32_t kHiddenNodeUnknown = -4096;
 
-// One move_pages call of a paced migration: the pages offered and how long it took.
-struct TimedCall {
-  size_t pages;
-  uint64_t ns;
-};
+// A status move_pages did not store: when pages of a batch fail to migrate
+// it returns their count and stores no status for the batch (status arrays
+// are filled with this before the call, to tell).
+constexpr int32_t kUnset = INT32_MIN;
 
 // The time of CLOCK_MONOTONIC in nanoseconds.
 uint64_t monotonic_ns();
