@@ -210,3 +210,25 @@ t.test('on the interval, with a budget; less drift than minPages is left alone',
   t.equal(correction.report.callMs?.length, correction.report.calls);
   t.same(tally(pageNodes(buffer)), { [home]: pages }, `every page on node ${home}`);
 });
+
+t.test('a correction with bytesPerSecond: its pauses keep no timer alive; stop() ends it between calls, and check() then rejects', async (t) => {
+  const nodes = multiNodeOrSkip(t);
+  if (!nodes) return;
+  const [home, away] = nodes;
+  const buffer = bufferOn(home, 64);
+  const pages = pageNodes(buffer).length;
+  migrateBufferSync(buffer, away);
+  const before = activeTimers();
+  // Four pages a second: each call moves one page, then the correction pauses a quarter of a second.
+  const handle = kept(t, keepNear(buffer, { node: home }, { bytesPerSecond: 4 * PAGE }));
+  const correcting = handle.check();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(activeTimers(), before, 'no timer of the handle keeps the process alive, the pauses included');
+  const stopping = handle.stop();
+  await t.rejects(handle.check(), { name: 'TypeError', code: 'ERR_INVALID_STATE' }, 'check() after stop() rejects, while the correction ends');
+  const correction = await correcting;
+  await stopping;
+  t.equal(correction!.complete, false, 'the correction stopped part way');
+  t.ok(correction!.moved >= 1 && correction!.moved < pages, `${correction!.moved} of ${pages} pages moved back before the stop`);
+  t.equal(tally(pageNodes(buffer))[home] ?? 0, correction!.moved, `the pages on node ${home} are those it moved`);
+});
