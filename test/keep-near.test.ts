@@ -14,7 +14,9 @@ import {
   migrateBufferSync,
   nodeOfThread,
   pageNodes,
+  pinThread,
   startWorkerOnNode,
+  threadAffinity,
   topology,
 } from '../lib/index';
 import { absentNode, awayFrom, memoryNodeIds, multiNodeOrSkip, tally } from './helpers';
@@ -80,11 +82,19 @@ t.test('a worker: the node startWorkerOnNode gave it; another worker has none ke
 });
 
 t.test('the calling thread: the node it runs near now', async (t) => {
+  // Pinned, each node with CPUs in turn: unpinned, the scheduler may move the thread between keepNear() and the check.
+  const original = threadAffinity();
+  t.teardown(() => {
+    pinThread(original);
+  });
   const buffer = bufferOn(memoryNodeIds()[0], 4);
-  const handle = kept(t, keepNear(buffer, { thread: true }));
-  const thread = nodeOfThread();
-  if (topology().nodes.find((node) => node.id === thread)?.hasMemory) t.equal(handle.node, thread);
-  else t.ok(memoryNodeIds().includes(handle.node), `node ${thread} has no memory: the node with memory nearest it, ${handle.node}`);
+  for (const { id, hasMemory } of topology().nodes.filter((node) => node.cpus.length > 0)) {
+    pinThread({ node: id });
+    const handle = kept(t, keepNear(buffer, { thread: true }));
+    t.equal(nodeOfThread(), id, `pinned to node ${id}`);
+    if (hasMemory) t.equal(handle.node, id, `kept on node ${id}`);
+    else t.ok(memoryNodeIds().includes(handle.node), `node ${id} has no memory: the node with memory nearest it, ${handle.node}`);
+  }
 });
 
 t.test('a buffer where it belongs: check() finds nothing to correct', async (t) => {
