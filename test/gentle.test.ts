@@ -287,6 +287,8 @@ t.test('in a guest: migrateProcess gently to a node outside the process\'s cpuse
   const child = spawn(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000);"], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   cgroup.enter(child);
   await once(child.stdout!, 'data');
+  // Stopped: a running Node process's heap changes from one reading to the next.
+  await stopped(child);
   const before = anonymousPages(child.pid!);
   await t.rejects(migrateProcess(child.pid!, [inside], [outside], { maxCallMs: 5 }), {
     name: 'NumaError',
