@@ -558,6 +558,13 @@ export function startedWorkerNode(recorded: number | undefined, fn: string): num
   return recorded;
 }
 
+/** clusterForkOnNode() in a process that is not the cluster primary: a TypeError with Node's code for a call in the wrong state. */
+export function clusterPrimary(isPrimary: boolean, fn: string): void {
+  if (isPrimary) return;
+  const error = new TypeError(`${fn}: call it in the cluster primary (cluster.isPrimary is false here): workers are forked by the primary only`);
+  throw Object.assign(error, { code: 'ERR_INVALID_STATE' });
+}
+
 /** A handle's method called after the handle stopped: a TypeError with Node's code for a call in the wrong state. */
 export function runningHandle(stopped: boolean, fn: string, method: string): void {
   if (!stopped) return;

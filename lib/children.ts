@@ -21,7 +21,7 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import type { Readable, Writable } from 'node:stream';
 import { native } from './binding';
 import { bestNodeFor } from './best-node';
-import { choiceOption, commandArgument, environmentArgument, moduleArgument, nodeArgument, optionsArgument, stringListArgument } from './checks';
+import { choiceOption, clusterPrimary, commandArgument, environmentArgument, moduleArgument, nodeArgument, optionsArgument, stringListArgument } from './checks';
 import { callNative } from './errors';
 import { type PolicySpec, policyOf } from './policy';
 import { onlineNode, requirePolicyNodes } from './preconditions';
@@ -186,14 +186,14 @@ export function forkOnNode(node: number, modulePath: string | URL, args?: readon
  * @param node - An online node.
  * @param env - Variables for the worker, as for cluster.fork() (NUMAPLACE_NODE is added).
  * @param options - `memory`.
- * @throws Error when called outside a cluster primary; the errors of spawnOnNode().
+ * @throws TypeError ERR_INVALID_STATE when called outside a cluster primary; the errors of spawnOnNode().
  *
  * @example
  * if (cluster.isPrimary) for (const node of topology().nodes) clusterForkOnNode(node.id);
  */
 export function clusterForkOnNode(node: number, env?: NodeJS.ProcessEnv, options?: NodePlacementOptions): ClusterWorker {
   const fn = 'clusterForkOnNode';
-  if (!cluster.isPrimary) throw new Error(`${fn}: call it in the cluster primary (cluster.isPrimary is false here)`);
+  clusterPrimary(cluster.isPrimary, fn);
   environmentArgument(env, fn, 'env');
   const { memory } = optionsArgument(options, fn, ['memory']);
   const placement = nodePlacement(fn, node, choiceOption(memory, fn, 'memory', MEMORY_CHOICES, 'bind'));

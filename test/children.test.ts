@@ -100,7 +100,7 @@ t.test('clusterForkOnNode: one cluster worker per node', async (t) => {
     t.equal(seen.node, String(id), `worker on node ${id}`);
     t.same(seen.policy, { mode: 'bind', nodes: [memoryNode], flags: seen.policy.flags }, `worker on node ${id}: bound to node ${memoryNode}`);
     t.same([...new Set(seen.pages)], [memoryNode], `worker on node ${id}: pages on node ${memoryNode}`);
-    t.match(seen.forkInWorker, /^clusterForkOnNode: call it in the cluster primary/, 'a worker cannot start one');
+    t.match(seen.forkInWorker, /^TypeError ERR_INVALID_STATE: clusterForkOnNode: call it in the cluster primary/, 'a worker cannot start one');
   }
   await Promise.all(workers.map(({ exit }) => exit));
 });

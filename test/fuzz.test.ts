@@ -96,7 +96,8 @@ function argumentsFor(name: string): unknown[] {
 const DOCUMENTED = [TypeError, RangeError, NumaError, MigrationAbortedError];
 // startWorkerOnNode starts threads from a file name: tested with real files in affinity.test.ts.
 // setInterleaveWeights changes the whole system's weights: tested in weighted.test.ts, which restores them.
-const SKIPPED = new Set(['startWorkerOnNode', 'setInterleaveWeights']);
+// clusterForkOnNode(node) forks this test file as a cluster worker, which runs it again: tested in children.test.ts.
+const SKIPPED = new Set(['startWorkerOnNode', 'setInterleaveWeights', 'clusterForkOnNode']);
 
 t.test(`every public function survives random arguments (seed ${seed}, ${iterations} calls)`, async (t) => {
   if (checkedOnHost(t, 'fuzzing (2,000 calls, 20 s under emulation)')) return;
