@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { constants, release } from 'node:os';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { native } from '../lib/binding';
 import {
   allocOnNode,
@@ -253,14 +253,22 @@ t.test('the async path keeps the memory alive when the caller drops it', async (
   t.ok(reports.every((report) => report.pages > 0 && report.onNode + report.notPresent + sum(report.failed) === report.pages));
 });
 
-t.test('a page a pipe holds: reported failed with its index, the others moved, retried only as often as asked', async (t) => {
+/** Eight small pages written on the first of two nodes, page 3 held by a pipe until test `t` ends; undefined (the test skipped) on one node. */
+function heldPageBuffer(t: Test): { a: number; b: number; buffer: Buffer } | undefined {
   const nodes = multiNodeOrSkip(t);
-  if (!nodes) return;
+  if (!nodes) return undefined;
   const [a, b] = nodes;
   const buffer = allocOnNode(8 * PAGE, a, { hugePages: false }).fill(1);
   const holder = pageHolder();
   t.teardown(() => holder.release());
   t.equal(holder.holdPages(buffer.subarray(3 * PAGE, 4 * PAGE)), PAGE, 'a pipe holds page 3');
+  return { a, b, buffer };
+}
+
+t.test('a page a pipe holds: reported failed with its index, the others moved, retried only as often as asked', async (t) => {
+  const held = heldPageBuffer(t);
+  if (!held) return;
+  const { a, b, buffer } = held;
   const back = new Int32Array(8).fill(a);
   const cases = [
     ['sync, default retries', {}, 2],
@@ -285,13 +293,9 @@ t.test('a page a pipe holds: reported failed with its index, the others moved, r
 });
 
 t.test('a held page, then a page already there: the pages after it, which the kernel never tried, move at no cost to the retries', async (t) => {
-  const nodes = multiNodeOrSkip(t);
-  if (!nodes) return;
-  const [a, b] = nodes;
-  const buffer = allocOnNode(8 * PAGE, a, { hugePages: false }).fill(1);
-  const holder = pageHolder();
-  t.teardown(() => holder.release());
-  holder.holdPages(buffer.subarray(3 * PAGE, 4 * PAGE));
+  const held = heldPageBuffer(t);
+  if (!held) return;
+  const { a, b, buffer } = held;
   // Page 5 on the target already: the kernel answers it at once and ends a batch there, so when
   // the batch holding page 3 fails, it stops before pages 6 and 7.
   const layout = Int32Array.of(a, a, a, a, a, b, a, a);
