@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -306,10 +306,24 @@ export function testCgroup(t: Test, controllers: string[]): { directory: string;
   return { directory, enter };
 }
 
-/** Stops a child and returns once its state says so (a signal is delivered asynchronously): nothing it shows changes meanwhile. */
+/**
+ * Stops a child and returns once every thread's state says so (a signal is delivered asynchronously, and
+ * each of V8's threads stops on its own): nothing it shows changes meanwhile.
+ */
 export async function stopped(child: ChildProcess): Promise<void> {
   child.kill('SIGSTOP');
-  while (!/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  const tasks = `/proc/${child.pid}/task`;
+  // A thread that ended between the listing and the reading changes nothing any more.
+  const state = (task: string) => {
+    try {
+      return readFileSync(`${tasks}/${task}/stat`, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return ') T ';
+      throw error;
+    }
+  };
+  const allStopped = () => readdirSync(tasks).every((task) => /\) [Tt] /.test(state(task)));
+  while (!allStopped()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /**
