@@ -9,7 +9,7 @@ import { processPlacement, topology } from '../lib/index';
 import { formatBar, useColour } from '../lib/cli/format';
 import { migrateNodes } from '../lib/cli/commands/migrate';
 import { formatStatus } from '../lib/cli/commands/status';
-import { checkedOnHost, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip, numaplace } from './helpers';
+import { checkedOnHost, childEnv, childWithMemory, memoryNodeIds, multiNodeOrSkip, numaplace, stopped } from './helpers';
 import packageJson from '../package.json';
 
 const CLI = path.join(__dirname, '..', packageJson.bin.numaplace);
@@ -21,6 +21,7 @@ t.test('the bin is an executable script', async (t) => {
 
 t.test('numaplace status <pid>: a bar per node, bytes from numa_maps', async (t) => {
   const child = await childWithMemory(t, 32);
+  await stopped(child); // its nodes hold still between the two readings
   const { stdout, code } = numaplace(['status', String(child.pid)]);
   t.equal(code, 0);
   t.match(stdout, new RegExp(`^pid ${child.pid} \\(node\\) · [\\d.]+ MiB resident`));
@@ -30,7 +31,7 @@ t.test('numaplace status <pid>: a bar per node, bytes from numa_maps', async (t)
   t.ok(held >= 32 * MiB, `--json counts the child's 32 MiB (${held} bytes)`);
   t.equal(json.command, 'node');
   for (const node of Object.keys(json.bytesByNode)) t.match(stdout, new RegExp(`^node ${node}\\s+[has fHo]+\\s+[\\d.]+ [KMG]?i?B`, 'm'));
-  child.kill();
+  child.kill('SIGKILL');
   await once(child, 'exit');
   const gone = numaplace(['status', String(child.pid)]);
   t.equal(gone.code, 1);
