@@ -197,10 +197,11 @@ function* gentleProcessMigration(request: ProcessRequest, budget: BudgetFields):
     const scale = pageBytes / native.pageSize;
     const count = scale === 1 ? windowPages({ start: BigInt(start), pages }, at.page, window) : Math.min(pages - at.page, Math.max(1, Math.floor(window / scale)));
     const address = start + at.page * pageBytes;
+    const end = start + pages * pageBytes;
     const options = { moveAll, maxMoves: Math.max(1, Math.floor(moves / scale)) };
     const result = yield* nativeCall(fn, `for pid ${pid}, ${count} pages at 0x${address.toString(16)}`, {
-      sync: () => native.moveProcessRange(pid, address, count, pageBytes, targets, options),
-      async: () => native.moveProcessRangeAsync(pid, address, count, pageBytes, targets, options),
+      sync: () => native.moveProcessRange(pid, address, count, end, pageBytes, targets, options),
+      async: () => native.moveProcessRangeAsync(pid, address, count, end, pageBytes, targets, options),
     });
     const failed = totals.add(result);
     at.page += result.pages;

@@ -1,10 +1,11 @@
 // Glue for lib/process.ts: migrateProcess(pid, from, to) and
 // migrateProcessAsync(...) -> Promise: migrate_pages, which for a large
 // process takes as long as copying its memory, hence the async form; and
-// moveProcessRange(pid, start, pages, pageBytes, targets, options) and
-// moveProcessRangeAsync(...) -> Promise, a range of its pages moved by
-// move_pages (nodeTargets: an Int32Array by node id, -1 for pages that stay;
-// options: { moveAll?, maxMoves? }). Result: { pages, moved, hidden, failed:
+// moveProcessRange(pid, start, pages, mappingEnd, pageBytes, targets, options)
+// and moveProcessRangeAsync(...) -> Promise, a range of its pages moved by
+// move_pages (mappingEnd: the end of the mapping it lies in, up to which a
+// hole at its start is crossed; nodeTargets: an Int32Array by node id, -1 for
+// pages that stay; options: { moveAll?, maxMoves? }). Result: { pages, moved, hidden, failed:
 // { status: pages }, elsewhere: { node: pages }, callNs } (callNs: the time of
 // the move_pages call, in ns).
 #include "args.h"
@@ -47,9 +48,10 @@ class ProcessRangeJob {
     range_.pid = int(args.integer(0, "pid", numa::kPidMaxLimit - 1));
     range_.start = args.address(1, "start");
     range_.count = args.integer(2, "pages", 1, uint32_t(numa::kChunkPages));
-    range_.page_bytes = args.bytes(3, "pageBytes");
-    range_.targets = args.node_targets(4, "nodeTargets");
-    numa::MoveOptions options = args.migration_options(5).move;
+    range_.mapping_end = args.address(3, "mappingEnd");
+    range_.page_bytes = args.bytes(4, "pageBytes");
+    range_.targets = args.node_targets(5, "nodeTargets");
+    numa::MoveOptions options = args.migration_options(6).move;
     range_.move_all = options.move_all;
     range_.max_moves = options.max_moves;
   }

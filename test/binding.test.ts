@@ -80,7 +80,7 @@ t.test("every TypeScript copy of a kernel or core number is the addon's, from th
 type Exports = Exclude<keyof NativeBinding, 'pageSize' | 'hugePageSize' | 'constants'>;
 const bytes = new Uint8Array(16);
 const policy = { mode: 0, flags: 0, nodes: [] };
-const range: [string, unknown][] = [['pid', 0], ['start', 0], ['pages', 1], ['pageBytes', 4096], ['nodeTargets', new Int32Array([0])], ['options', {}]];
+const range: [string, unknown][] = [['pid', 0], ['start', 0], ['pages', 1], ['mappingEnd', 4096], ['pageBytes', 4096], ['nodeTargets', new Int32Array([0])], ['options', {}]];
 
 // Arguments each export accepts, by name. Every test below replaces one of them
 // with a wrong one, so no call here reaches the kernel.
@@ -130,6 +130,7 @@ const outOfRange: Record<string, unknown> = {
   argv: ['a\0b'],
   parent: 0,
   start: 2 ** 53,
+  mappingEnd: -1,
   pages: 0,
   pageBytes: 0.5,
   nodeTargets: new Int32Array([-2]),

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
@@ -20,7 +21,7 @@ import {
   spawnOnNode,
   topology,
 } from '../lib/index';
-import { awayFrom, checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, stopped, tally, testCgroup } from './helpers';
+import { awayFrom, checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, sparseMappingChild, stopped, tally, testCgroup } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -268,6 +269,24 @@ t.test('migrateProcess gently swaps two nodes without a spare one: each page goe
   // Not a measure of speed: the last pause ends when the bytes moved are due at the rate, never sooner.
   t.ok(seconds >= (report.moved * PAGE) / (64 * MiB), `${seconds.toFixed(2)} s for ${report.moved} pages at 64 MiB/s`);
   t.ok(report.bytesPerSecond <= 64 * MiB, `achieved ${(report.bytesPerSecond / MiB).toFixed(2)} MiB/s`);
+});
+
+t.test('migrateProcess gently crosses the holes of a sparse mapping: 16 TiB reserved, three pages written', async (t) => {
+  const [major, minor] = release().split('.').map(Number);
+  if (major < 6 || (major === 6 && minor < 7)) {
+    return t.plan(0, 'finding the written pages of a mapping takes PAGEMAP_SCAN (Linux 6.7+); before it, the walk asks about every page');
+  }
+  const nodes = memoryNodeIds();
+  const to = nodes.at(-1)!;
+  const { child, start } = await sparseMappingChild(t, 2 ** 44);
+  const mapping = () => processPlacement(child.pid!).mappings.find((candidate) => candidate.start === start)!;
+  const before = mapping();
+  t.equal(before.pages, 3, 'three pages present in the mapping');
+  // Page by page that would be 2^32 pages to ask about, 16 KiB pages at a time: hours.
+  const report = await migrateProcess(child.pid!, nodes, nodes.map(() => to), { maxCallMs: 5 });
+  t.same([...mapping().byNode], [[to, 3]], `its three pages on node ${to}`);
+  t.ok(report.moved >= 3 - (before.byNode.get(to) ?? 0), `${report.moved} pages moved`);
+  t.equal(report.notMoved, 0);
 });
 
 t.test('migrateProcess: the budget options are checked before any system call; without them, one migrate_pages call per pair', async (t) => {

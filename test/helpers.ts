@@ -261,17 +261,37 @@ let builtHolder: PageHolder | undefined;
 /** The page holder, built for this Node once per test process (Node-API from the headers Node ships). */
 export function pageHolder(): PageHolder {
   if (builtHolder) return builtHolder;
-  const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-held-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const addon = path.join(dir, 'held-page.node');
   const headers = path.join(path.dirname(realpathSync(process.execPath)), '..', 'include', 'node');
-  // From the checkout, where the test runs from a compiled copy of the tests (test/vm/suite) too.
-  const checkout = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
-  const source = path.join(checkout, 'test', 'native', 'held-page.c');
-  execFileSync('cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8', `-I${headers}`, source, '-o', addon]);
+  const addon = compiledFixture('held-page.c', 'held-page.node', ['-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${headers}`]);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   builtHolder = require(addon) as PageHolder;
   return builtHolder;
+}
+
+/** test/native/`source` compiled with `flags` into `output`, in a temporary directory removed when this process exits; its path. */
+function compiledFixture(source: string, output: string, flags: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'numaplace-fixture-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // From the checkout, where the test runs from a compiled copy of the tests (test/vm/suite) too.
+  const checkout = path.dirname(path.dirname(realpathSync(require.resolve('../dist/index.js'))));
+  const built = path.join(dir, output);
+  execFileSync('cc', [...flags, '-O1', '-Wall', '-Wextra', '-Werror', path.join(checkout, 'test', 'native', source), '-o', built]);
+  return built;
+}
+
+/**
+ * test/native/sparse-mapping.c run as a child: `bytes` of address space reserved, three pages of it
+ * written (first, middle, last). Linked statically: a test that moves all its pages moves no page of a
+ * shared library, which every later process in the guest would find on the node they went to. Killed
+ * at the test's end.
+ */
+export async function sparseMappingChild(t: Test, bytes: number): Promise<{ child: ChildProcess; start: bigint }> {
+  const child = spawn(compiledFixture('sparse-mapping.c', 'sparse-mapping', ['-static']), [String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, start: BigInt(`0x${line.toString().trim()}`) };
 }
 
 /**

@@ -54,7 +54,10 @@ export interface NativeMigrateResult {
 
 /** What moveProcessRange() did with a range of a process's pages. */
 export interface NativeRangeResult {
-  /** Pages of the range handled, from its start (fewer than asked when maxMoves cut it). */
+  /**
+   * Pages of the range handled, from its start: fewer than asked when maxMoves cut it; more when the range
+   * starts in a hole of its mapping (nothing present or swapped out), which is crossed up to `mappingEnd`.
+   */
   pages: number;
   /** Pages now on their target. */
   moved: number;
@@ -163,8 +166,8 @@ export interface NativeBinding {
    * one), at most CHUNK_PAGES: those on node n go to nodeTargets[n] (-1: they stay), at most
    * options.maxMoves of them (cutting the range); options.moveAll for pages shared with other processes.
    */
-  moveProcessRange(pid: number, start: number, pages: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): NativeRangeResult;
-  moveProcessRangeAsync(pid: number, start: number, pages: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): Promise<NativeRangeResult>;
+  moveProcessRange(pid: number, start: number, pages: number, mappingEnd: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): NativeRangeResult;
+  moveProcessRangeAsync(pid: number, start: number, pages: number, mappingEnd: number, pageBytes: number, nodeTargets: Int32Array, options: NativeMoveOptions): Promise<NativeRangeResult>;
   /**
    * mmap + mbind before first touch; unmapped by a finalizer, accounted as external memory.
    * hugePages: 'wanted' MADV_HUGEPAGE, 'unwanted' MADV_NOHUGEPAGE, 'system' the THP setting decides.

@@ -41,35 +41,52 @@ int pagemap_fd() {
   return pagemap;
 }
 
-// Calls found(first, end) for every run of pages [first, end) of the span
-// whose pages all have `category` (PAGEMAP_SCAN, Linux 6.7+, unprivileged).
+// Calls found(start, end) for every run of pages [start, end) in [from, to)
+// of the process whose pagemap `fd` is that has any of `categories`
+// (PAGEMAP_SCAN, Linux 6.7+, unprivileged), in address order, until it
+// returns false.
 template <typename Found>
-int scan_pages(PageSpan span, uint64_t category, Found found) {
-  int fd = pagemap_fd();
-  if (fd < 0) return fd;
+int scan_runs(int fd, uintptr_t from, uintptr_t to, uint64_t categories, Found found) {
   page_region regions[64];
   pm_scan_arg scan = {};
   scan.size = sizeof scan;
-  scan.start = span.start;
-  scan.end = span.start + span.count * page_size();
+  scan.start = from;
+  scan.end = to;
   scan.vec = reinterpret_cast<uintptr_t>(regions);
   scan.vec_len = std::size(regions);
-  scan.category_mask = category;
-  scan.return_mask = category;
+  scan.category_anyof_mask = categories;
+  scan.return_mask = categories;
   while (scan.start < scan.end) {
     long regions_found = ioctl(fd, PAGEMAP_SCAN, &scan);
     if (regions_found < 0 && errno == EINTR) continue;
     if (regions_found < 0) return -errno;
     for (long i = 0; i < regions_found; i++)
-      found(size_t((regions[i].start - span.start) / page_size()), size_t((regions[i].end - span.start) / page_size()));
+      if (!found(uintptr_t(regions[i].start), uintptr_t(regions[i].end))) return 0;
     if (scan.walk_end <= scan.start) break;  // no progress: never loop forever
     scan.start = scan.walk_end;
   }
   return 0;
 }
 
+// Calls found(first, end) for every run of pages [first, end) of the span
+// whose pages all have `category`, in this process.
+template <typename Found>
+int scan_pages(PageSpan span, uint64_t category, Found found) {
+  int fd = pagemap_fd();
+  if (fd < 0) return fd;
+  return scan_runs(fd, span.start, span.start + span.count * page_size(), category, [&](uintptr_t start, uintptr_t end) {
+    found(size_t((start - span.start) / page_size()), size_t((end - span.start) / page_size()));
+    return true;
+  });
+}
+
 // Set once PAGEMAP_SCAN turns out to be missing (before Linux 6.7).
-std::atomic<bool> huge_pages_unseen{false};
+std::atomic<bool> scan_missing{false};
+
+// Takes note of an error of PAGEMAP_SCAN that says the kernel lacks it.
+void note_scan_error(long err) {
+  if (err == -ENOTTY || err == -EINVAL) scan_missing.store(true, std::memory_order_relaxed);
+}
 
 const char kNodeRoot[] = "/sys/devices/system/node";
 
@@ -114,6 +131,20 @@ int read_process_pagemap(int pid, uintptr_t first_page, size_t count, uint64_t* 
   return err;
 }
 
+int first_populated(int pid, uintptr_t start, uintptr_t end, uintptr_t* first) {
+  if (scan_missing.load(std::memory_order_relaxed)) return -ENOTTY;
+  int fd = pid == 0 ? pagemap_fd() : open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pid == 0 ? fd : -errno;
+  *first = end;
+  int err = scan_runs(fd, start, end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, [&](uintptr_t run, uintptr_t) {
+    *first = run;
+    return false;
+  });
+  if (pid != 0) close(fd);
+  note_scan_error(err);
+  return err;
+}
+
 bool own_page(uint64_t entry) { return (entry & kPagemapPresent) && (entry & kPagemapExclusive); }
 
 int mark_zero_pages(PageSpan span, int32_t* status) {
@@ -122,9 +153,9 @@ int mark_zero_pages(PageSpan span, int32_t* status) {
 
 void find_huge_runs(PageSpan span, PageRuns& runs) {
   runs.clear();
-  if (huge_page_size() == 0 || huge_pages_unseen.load(std::memory_order_relaxed)) return;
+  if (huge_page_size() == 0 || scan_missing.load(std::memory_order_relaxed)) return;
   int err = scan_pages(span, PAGE_IS_HUGE, [&](size_t first, size_t end) { runs.emplace_back(first, end); });
-  if (err == -ENOTTY || err == -EINVAL) huge_pages_unseen.store(true, std::memory_order_relaxed);
+  note_scan_error(err);
   if (err) runs.clear();
 }
 

@@ -19,6 +19,13 @@ int read_pagemap(uintptr_t first_page, size_t count, uint64_t* entries);
 // reading another's needs ptrace access (EACCES otherwise).
 int read_process_pagemap(int pid, uintptr_t first_page, size_t count, uint64_t* entries);
 
+// The address of the first page in [start, end) of process `pid` (0: this
+// one) that is present or swapped out, `end` when there is none: what lies
+// before it holds no page to move or query (PAGEMAP_SCAN, Linux 6.7+, which
+// skips unpopulated page tables whole). -ENOTTY before Linux 6.7, -EACCES
+// without ptrace access to the process.
+int first_populated(int pid, uintptr_t start, uintptr_t end, uintptr_t* first);
+
 // Whether a pagemap entry is a page of the process's own: present and mapped
 // by this process alone (the shared zero page is present but not exclusive).
 bool own_page(uint64_t entry);

@@ -136,6 +136,14 @@ void moved_along(const ProcessRange& range, std::vector<void*>& addresses, const
   }
 }
 
+// The pages from the range's start to the first populated page of its
+// mapping (all of them when none is), or 0 when that cannot be known.
+size_t leading_hole(const ProcessRange& range) {
+  uintptr_t first = range.start;
+  if (first_populated(range.pid, range.start, range.mapping_end, &first) != 0) return 0;
+  return (first - range.start) / range.page_bytes;
+}
+
 }  // namespace
 
 long migrate_process(int pid, const NodeMask& from, const NodeMask& to) {
@@ -150,7 +158,13 @@ ProcessRangeOutcome move_process_range(const ProcessRange& range) try {
     outcome.syscall = "move_pages";
     return outcome;
   };
-  if (range.count == 0 || range.count > kChunkPages || range.page_bytes < page_size() || range.start % range.page_bytes) return fail(-EINVAL);
+  if (range.count == 0 || range.count > kChunkPages || range.page_bytes < page_size() || range.start % range.page_bytes ||
+      range.mapping_end < range.start + range.count * range.page_bytes)
+    return fail(-EINVAL);
+  if (size_t hole = leading_hole(range)) {
+    outcome.pages = hole;
+    return outcome;
+  }
   std::vector<void*> addresses(range.count);
   for (size_t i = 0; i < range.count; i++) addresses[i] = reinterpret_cast<void*>(range.start + i * range.page_bytes);
   std::vector<int32_t> status(range.count);

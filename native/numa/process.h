@@ -21,6 +21,7 @@ struct ProcessRange {
   uintptr_t start = 0;     // aligned to page_bytes
   size_t count = 0;        // pages of page_bytes, at most kChunkPages
   size_t page_bytes = 0;   // the mapping's page size: page_size(), or a hugetlb page's
+  uintptr_t mapping_end = 0;  // the end of the mapping the range lies in (see move_process_range)
   // targets[node]: where the pages on `node` go, or -1 for pages that stay.
   std::vector<int32_t> targets;
   bool move_all = false;   // MPOL_MF_MOVE_ALL: also pages shared with other processes
@@ -30,7 +31,7 @@ struct ProcessRange {
 struct ProcessRangeOutcome {
   int error = 0;                  // 0 or a negative errno
   const char* syscall = nullptr;  // the call that failed
-  size_t pages = 0;               // of the range, handled from its start
+  size_t pages = 0;               // of the range, handled from its start (a hole: past its end, see move_process_range)
   size_t moved = 0;               // pages now on their target
   // Present pages of those handled that NUMA balancing hid from the kernel's
   // query and that could not be faulted back in (the reading needs ptrace
@@ -46,7 +47,11 @@ struct ProcessRangeOutcome {
 
 // Moves the range's pages that are on a node with a target (move_pages on
 // process `pid`): queried first, hidden pages faulted back in, at most
-// max_moves of them moved in one call, read back.
+// max_moves of them moved in one call, read back. A range that starts in a
+// hole of its mapping (no page present or swapped out) is handled up to the
+// hole's end instead, which may lie past the range, up to mapping_end: a
+// sparse mapping (ASan's shadow memory, a large reservation written here and
+// there) is crossed in one step where the kernel can find its pages (Linux 6.7+).
 ProcessRangeOutcome move_process_range(const ProcessRange& range);
 
 }  // namespace numa
