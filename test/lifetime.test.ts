@@ -37,6 +37,33 @@ t.test('a buffer transferred while migrateBuffer runs: EFAULT with the report of
   t.equal(kept.byteLength, BYTES, 'the memory went to the clone');
 });
 
+t.test('a buffer transferred during a paced migration: EFAULT with the report of the calls done, sync and async', async (t) => {
+  for (const [fn, run] of Object.entries({
+    migrateBuffer: (view: Uint8Array, node: number, onProgress: (progress: { done: number }) => void) => migrateBuffer(view, node, { maxCallMs: 1, status: true, onProgress }),
+    migrateBufferSync: async (view: Uint8Array, node: number, onProgress: (progress: { done: number }) => void) =>
+      migrateBufferSync(view, node, { maxCallMs: 1, status: true, onProgress }),
+  })) {
+    const view = new Uint8Array(filledBuffer(BYTES));
+    const node = pageNodes(view)[0];
+    let done = 0;
+    // After the first paced call: the next one would start on memory that is no longer the view's.
+    const onProgress = (progress: { done: number }) => {
+      if (done === 0) structuredClone(view.buffer, { transfer: [view.buffer] });
+      done ||= progress.done;
+    };
+    const error = await run(view, node, onProgress).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    t.match(error, givenAway(fn), fn);
+    const { report } = error as MigrationFailedError;
+    t.ok(done > 0 && done < BYTES / PAGE, `${fn}: ${done} pages handled by the first call, before the transfer`);
+    t.equal(report.pages, done, `${fn}: the report covers those`);
+    t.equal(report.status?.length, done, `${fn}: statuses only for the pages asked of the kernel`);
+    t.ok(addsUp(report), fn);
+  }
+});
+
 t.test('a buffer transferred between chunks: no chunk starts on it, the done ones are reported', async (t) => {
   const view = new Uint8Array(filledBuffer(BYTES));
   const node = pageNodes(view)[0];
