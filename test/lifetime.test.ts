@@ -21,13 +21,26 @@ function addsUp(report: MigrationReport): boolean {
 
 const givenAway = (fn: string) => ({ name: 'NumaError', code: 'EFAULT', syscall: 'move_pages', message: new RegExp(`^${fn}: .*given away`) });
 
+/** What `promise` rejects with (undefined when it resolves). */
+const rejection = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (caught: unknown) => caught);
+
+/** A progress callback that transfers the view's buffer away when first called; done(): the pages done by then. */
+function transferOnFirstProgress(view: Uint8Array<ArrayBuffer>) {
+  let done = 0;
+  const onProgress = (progress: { done: number }) => {
+    if (done === 0) structuredClone(view.buffer, { transfer: [view.buffer] });
+    done ||= progress.done;
+  };
+  return { onProgress, done: () => done };
+}
+
 t.test('a buffer transferred while migrateBuffer runs: EFAULT with the report of the chunks done', async (t) => {
   const view = new Uint8Array(filledBuffer(BYTES));
   const node = pageNodes(view)[0];
   const moving = migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1 });
   // The first chunk is in the kernel (or queued for it) now.
   const kept = structuredClone(view.buffer, { transfer: [view.buffer] });
-  const error = await moving.then(() => undefined, (caught: unknown) => caught);
+  const error = await rejection(moving);
   t.type(error, MigrationFailedError);
   t.match(error, givenAway('migrateBuffer'));
   const { report, totalPages } = error as MigrationFailedError;
@@ -45,18 +58,12 @@ t.test('a buffer transferred during a paced migration: EFAULT with the report of
   })) {
     const view = new Uint8Array(filledBuffer(BYTES));
     const node = pageNodes(view)[0];
-    let done = 0;
     // After the first paced call: the next one would start on memory that is no longer the view's.
-    const onProgress = (progress: { done: number }) => {
-      if (done === 0) structuredClone(view.buffer, { transfer: [view.buffer] });
-      done ||= progress.done;
-    };
-    const error = await run(view, node, onProgress).then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
+    const transfer = transferOnFirstProgress(view);
+    const error = await rejection(run(view, node, transfer.onProgress));
     t.match(error, givenAway(fn), fn);
     const { report } = error as MigrationFailedError;
+    const done = transfer.done();
     t.ok(done > 0 && done < BYTES / PAGE, `${fn}: ${done} pages handled by the first call, before the transfer`);
     t.equal(report.pages, done, `${fn}: the report covers those`);
     t.equal(report.status?.length, done, `${fn}: statuses only for the pages asked of the kernel`);
@@ -67,17 +74,11 @@ t.test('a buffer transferred during a paced migration: EFAULT with the report of
 t.test('a buffer transferred between chunks: no chunk starts on it, the done ones are reported', async (t) => {
   const view = new Uint8Array(filledBuffer(BYTES));
   const node = pageNodes(view)[0];
-  let done = 0;
-  const onProgress = (progress: { done: number }) => {
-    if (done === 0) structuredClone(view.buffer, { transfer: [view.buffer] });
-    done ||= progress.done;
-  };
-  const error = await migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1, status: true, onProgress }).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
+  const transfer = transferOnFirstProgress(view);
+  const error = await rejection(migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1, status: true, onProgress: transfer.onProgress }));
   t.match(error, givenAway('migrateBuffer'));
   const { report } = error as MigrationFailedError;
+  const done = transfer.done();
   t.ok(done > 0 && done < BYTES / PAGE, `one chunk of ${done} pages was done before the transfer`);
   t.equal(report.pages, done);
   t.equal(report.onNode, done, 'and its pages are on the node');
@@ -85,13 +86,9 @@ t.test('a buffer transferred between chunks: no chunk starts on it, the done one
   t.ok(addsUp(report));
 
   const sync = new Uint8Array(filledBuffer(BYTES));
-  let syncDone = 0;
-  const detach = (progress: { done: number }) => {
-    if (syncDone === 0) structuredClone(sync.buffer, { transfer: [sync.buffer] });
-    syncDone ||= progress.done;
-  };
-  const thrown = t.throws(() => migrateBufferSync(sync, node, { chunkPages: CHUNK, onProgress: detach }), givenAway('migrateBufferSync')) as unknown;
-  t.equal((thrown as MigrationFailedError).report.pages, syncDone);
+  const syncTransfer = transferOnFirstProgress(sync);
+  const thrown = t.throws(() => migrateBufferSync(sync, node, { chunkPages: CHUNK, onProgress: syncTransfer.onProgress }), givenAway('migrateBufferSync')) as unknown;
+  t.equal((thrown as MigrationFailedError).report.pages, syncTransfer.done());
 });
 
 t.test('a resizable buffer shrunk during a migration: measured once, its report adds up', async (t) => {
@@ -107,10 +104,7 @@ t.test('a resizable buffer shrunk during a migration: measured once, its report 
     done ||= progress.done;
     buffer.resize(PAGE);
   };
-  const error = await migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1, status: true, onProgress: shrink }).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
+  const error = await rejection(migrateBuffer(view, node, { chunkPages: CHUNK, concurrency: 1, status: true, onProgress: shrink }));
   t.match(error, givenAway('migrateBuffer'));
   const { report, totalPages } = error as MigrationFailedError;
   t.equal(totalPages, pages, 'the span as it was when the call began');
