@@ -5,9 +5,9 @@
 // and moveProcessRangeAsync(...) -> Promise, a range of its pages moved by
 // move_pages (mappingEnd: the end of the mapping it lies in, up to which a
 // hole at its start is crossed; nodeTargets: an Int32Array by node id, -1 for
-// pages that stay; options: { moveAll?, maxMoves? }). Result: { pages, moved, hidden, failed:
-// { status: pages }, elsewhere: { node: pages }, callNs } (callNs: the time of
-// the move_pages call, in ns).
+// pages that stay; options: { moveAll?, maxMoves? }). Result: { pages, moved,
+// hidden, failed: { status: pages }, elsewhere: { node: pages }, callNs }
+// (callNs: the time of the move_pages call, in ns).
 #include "args.h"
 #include "exports.h"
 #include "jobs.h"
