@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { release } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
@@ -21,7 +20,7 @@ import {
   spawnOnNode,
   topology,
 } from '../lib/index';
-import { awayFrom, checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, sparseMappingChild, stopped, tally, testCgroup } from './helpers';
+import { awayFrom, checksum, childEnv, collectGarbage, fillNearly, filledBuffer, fillPattern, kernelHasPagemapScan, memoryNodeIds, multiNodeOrSkip, nodeMeminfo, sparseMappingChild, stopped, tally, testCgroup } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -272,8 +271,7 @@ t.test('migrateProcess gently swaps two nodes without a spare one: each page goe
 });
 
 t.test('migrateProcess gently crosses the holes of a sparse mapping: 16 TiB reserved, three pages written', async (t) => {
-  const [major, minor] = release().split('.').map(Number);
-  if (major < 6 || (major === 6 && minor < 7)) {
+  if (!kernelHasPagemapScan()) {
     return t.plan(0, 'finding the written pages of a mapping takes PAGEMAP_SCAN (Linux 6.7+); before it, the walk asks about every page');
   }
   const nodes = memoryNodeIds();
@@ -282,7 +280,7 @@ t.test('migrateProcess gently crosses the holes of a sparse mapping: 16 TiB rese
   const mapping = () => processPlacement(child.pid!).mappings.find((candidate) => candidate.start === start)!;
   const before = mapping();
   t.equal(before.pages, 3, 'three pages present in the mapping');
-  // Page by page that would be 2^32 pages to ask about, 16 KiB pages at a time: hours.
+  // Page by page that would be 2^32 pages to ask about, 16 Ki pages at a time: hours.
   const report = await migrateProcess(child.pid!, nodes, nodes.map(() => to), { maxCallMs: 5 });
   t.same([...mapping().byNode], [[to, 3]], `its three pages on node ${to}`);
   t.ok(report.moved >= 3 - (before.byNode.get(to) ?? 0), `${report.moved} pages moved`);

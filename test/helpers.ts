@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -247,6 +247,12 @@ export function oneNodeMachine(changes: Record<string, string | null>): Record<s
     ...changes,
   };
   return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string] => entry[1] !== null));
+}
+
+/** Whether this kernel has PAGEMAP_SCAN (Linux 6.7+), which shows huge pages and populated pages without privileges. */
+export function kernelHasPagemapScan(): boolean {
+  const [major, minor] = release().split('.').map(Number);
+  return major > 6 || (major === 6 && minor >= 7);
 }
 
 /** test/native/held-page.c: holds a view's pages in a pipe, as I/O holds pages, until release(). */

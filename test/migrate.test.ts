@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { constants, release } from 'node:os';
+import { constants } from 'node:os';
 import t, { type Test } from 'tap';
 import { native } from '../lib/binding';
 import {
@@ -15,7 +15,7 @@ import {
   threadAffinity,
   topology,
 } from '../lib/index';
-import { absentNode, checksum, filledBuffer, fillPattern, freshMemory, memoryNodeIds, multiNodeOrSkip, numaBalancing, pageHolder, readMapsZeroPage, tally } from './helpers';
+import { absentNode, checksum, filledBuffer, fillPattern, freshMemory, kernelHasPagemapScan, memoryNodeIds, multiNodeOrSkip, numaBalancing, pageHolder, readMapsZeroPage, tally } from './helpers';
 
 const PAGE = topology().pageSize;
 const MiB = 2 ** 20;
@@ -96,12 +96,6 @@ function hugePagesOfMapping(view: Uint8Array): number {
   return (Number(/(\d+) kB/.exec(field)![1]) * 1024) / native.hugePageSize;
 }
 
-/** PAGEMAP_SCAN, which shows huge pages without privileges, is Linux 6.7+. */
-function kernelShowsHugePages(): boolean {
-  const [major, minor] = release().split('.').map(Number);
-  return major > 6 || (major === 6 && minor >= 7);
-}
-
 t.test('huge pages move by one address each; every page reads back on the node with its data', async (t) => {
   if (native.hugePageSize === 0) return t.plan(0, 'no transparent huge pages on this kernel');
   const nodes = memoryNodeIds();
@@ -121,10 +115,10 @@ t.test('huge pages move by one address each; every page reads back on the node w
   t.same(tally(report.status!), { [target]: report.pages }, 'every page of the span on the target, read back');
   t.same(tally(pageNodes(buffer)), { [target]: buffer.length / PAGE }, 'the whole huge pages moved, the bytes beyond the view too');
   const wholeAfter = hugePagesOfMapping(buffer);
-  t.equal(report.hugePages, kernelShowsHugePages() ? wholeAfter : 0, `huge pages whole after the move (smaps: ${wholeAfter} of ${whole})`);
+  t.equal(report.hugePages, kernelHasPagemapScan() ? wholeAfter : 0, `huge pages whole after the move (smaps: ${wholeAfter} of ${whole})`);
   const again = await migrateBuffer(buffer, target);
   t.equal(again.onNode, again.pages, 'the Promise form of the whole buffer: every page there');
-  t.equal(again.hugePages, kernelShowsHugePages() ? hugePagesOfMapping(buffer) : 0);
+  t.equal(again.hugePages, kernelHasPagemapScan() ? hugePagesOfMapping(buffer) : 0);
   t.equal(checksum(buffer), digest, 'data intact');
 });
 
